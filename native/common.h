@@ -1,0 +1,59 @@
+// Shared helpers for the addon: argument unpacking with bounds checks, CPU feature level, thread pool.
+// Every exported kernel takes typed arrays and plain numbers, in the argument order of src/kernels/types.ts
+// (outputs, caches, inputs, weights, dims) and works in place on the arrays' memory (zero-copy).
+#pragma once
+#include <napi.h>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace mod {
+
+// ---- CPU feature level, chosen at run time; MOD_SIMD=scalar|avx2|avx512 or setSimd() lowers it (for tests).
+enum SimdLevel { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+SimdLevel simd_level();         // current level (min of detected and requested)
+SimdLevel simd_detected();      // what the CPU supports
+void set_simd_level(SimdLevel level);
+
+// ---- Thread pool: one pool for the process, sized to the available cores (MOD_THREADS overrides).
+int num_threads();
+void set_num_threads(int n);
+// Runs fn(begin, end) over [0, n) in contiguous chunks of at least `grain` items; the calling thread takes part.
+// Calls from inside a pool job run serially on the caller.
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+// Runs fn(tid, nthreads) once on each of nthreads threads (nthreads <= num_threads()).
+void parallel_run(int nthreads, const std::function<void(int, int)>& fn);
+
+// ---- Argument unpacking. Each checks the type and that the array holds at least `need` elements, and throws a
+// JS TypeError/RangeError otherwise (the *Ok flag tells the caller to return early).
+struct Args {
+  const Napi::CallbackInfo& info;
+  bool ok = true;
+  explicit Args(const Napi::CallbackInfo& i) : info(i) {}
+  float* f32(size_t idx, int64_t need);
+  float* f32OrNull(size_t idx, int64_t need);  // null/undefined -> nullptr
+  int32_t* i32(size_t idx, int64_t need);
+  int64_t i64(size_t idx);
+  double f64(size_t idx);
+  bool flag(size_t idx);
+  void fail(const std::string& msg);
+};
+
+using Kernel = Napi::Value (*)(const Napi::CallbackInfo&);
+inline void def(Napi::Env env, Napi::Object exports, const char* name, Kernel fn) {
+  exports.Set(name, Napi::Function::New(env, fn, name));
+}
+
+// Per-file registration; each kernel family lives in its own source file.
+void InitGemm(Napi::Env env, Napi::Object exports);
+void InitAttention(Napi::Env env, Napi::Object exports);
+void InitNorms(Napi::Env env, Napi::Object exports);
+void InitElementwise(Napi::Env env, Napi::Object exports);
+void InitRouting(Napi::Env env, Napi::Object exports);
+void InitOptimizer(Napi::Env env, Napi::Object exports);
+
+}  // namespace mod
+
+// Function-level SIMD targets for run-time dispatch (no global -march flags).
+#define MOD_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,bmi2")))
+#define MOD_TARGET_AVX2 __attribute__((target("avx2,fma,bmi2")))
