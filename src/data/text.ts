@@ -1,0 +1,160 @@
+// User text for `--data PATH...`. Each PATH is a file or a directory; a directory contributes every regular file
+// below it, recursively, sorted by relative path (code-unit order), skipping hidden entries (names starting with
+// '.') and empty files. Paths given explicitly keep their command-line order.
+// Split: like nanoGPT's shakespeare_char, each file is split by characters (code points):
+//   n = len(data); train = data[:int(n*0.9)]; val = data[int(n*0.9):]
+// and with several files the train parts are concatenated (in file order), as are the val parts, so that every
+// file contributes 90% to training and 10% to validation.
+// Files must be UTF-8 text (a leading BOM is dropped); NUL bytes or invalid UTF-8 are errors.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { DataError } from './errors.js';
+
+export const TRAIN_FRACTION = 0.9;
+
+export interface TextSplit {
+  train: string;
+  val: string;
+}
+
+export interface TextData extends TextSplit {
+  files: string[];
+  /** Characters (code points) in all files. */
+  chars: number;
+  description: string;
+}
+
+/** nanoGPT's split: the first int(n·0.9) code points are train, the rest val. */
+export function splitText(text: string, trainFraction = TRAIN_FRACTION): TextSplit {
+  const cut = codeUnitIndex(text, Math.floor(countCodePoints(text) * trainFraction));
+  return { train: text.slice(0, cut), val: text.slice(cut) };
+}
+
+export function loadText(paths: string | readonly string[]): TextData {
+  const list = typeof paths === 'string' ? [paths] : [...paths];
+  if (list.length === 0) throw new DataError('no data path given: pass --data FILE or --data DIRECTORY');
+  const files = list.flatMap(expandPath);
+  const parts = files.map((f) => splitText(readTextFile(f)));
+  const train = parts.map((p) => p.train).join('');
+  const val = parts.map((p) => p.val).join('');
+  const chars = countCodePoints(train) + countCodePoints(val);
+  return { train, val, files, chars, description: describe(list, files, chars) };
+}
+
+/** A file, or the sorted non-hidden non-empty regular files below a directory. */
+export function expandPath(p: string): string[] {
+  const st = statOrNull(p);
+  if (st === null) throw new DataError(`data path not found: ${p} (check the --data argument)`);
+  if (st.isFile()) return [p];
+  if (!st.isDirectory()) throw new DataError(`data path is neither a file nor a directory: ${p} (pass a text file or a directory of them)`);
+  const files = walk(p, '').sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((rel) => path.join(p, rel));
+  if (files.length === 0) {
+    throw new DataError(`no text files found in directory ${p} (hidden and empty files are skipped): add text files to it or pass a file`);
+  }
+  return files;
+}
+
+function walk(root: string, rel: string): string[] {
+  const out: string[] = [];
+  for (const name of fs.readdirSync(path.join(root, rel))) {
+    if (name.startsWith('.')) continue;
+    const r = rel === '' ? name : `${rel}/${name}`;
+    const st = statOrNull(path.join(root, r));
+    if (st?.isDirectory()) out.push(...walk(root, r));
+    else if (st?.isFile() && st.size > 0) out.push(r);
+  }
+  return out;
+}
+
+/** Reads a UTF-8 text file, rejecting empty, binary (NUL bytes) and invalid UTF-8 files. */
+export function readTextFile(file: string): string {
+  const buf = fs.readFileSync(file);
+  if (buf.length === 0) throw new DataError(`data file is empty: ${file} (pass a file containing text)`);
+  const nul = buf.indexOf(0);
+  if (nul >= 0) {
+    throw new DataError(`data file looks binary: ${file} has a NUL byte at offset ${nul} (pass UTF-8 text files)`);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    throw new DataError(`data file is not valid UTF-8: ${file} at byte offset ${firstInvalidUtf8(buf)} `
+      + '(convert it to UTF-8, e.g. with iconv -f latin1 -t utf-8)');
+  }
+}
+
+/** Offset of the first byte that starts an invalid UTF-8 sequence, or -1 (RFC 3629: no overlongs/surrogates). */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const n = utf8SequenceLength(b, i);
+    if (n === 0) return i;
+    i += n;
+  }
+  return -1;
+}
+
+/** Length of the valid UTF-8 sequence starting at b[i], 0 if invalid. */
+function utf8SequenceLength(b: Uint8Array, i: number): number {
+  const c = b[i]!;
+  if (c < 0x80) return 1;
+  // Allowed range of the second byte for each lead byte (excludes overlongs, surrogates, > U+10FFFF).
+  let n: number;
+  let lo = 0x80;
+  let hi = 0xbf;
+  if (c >= 0xc2 && c <= 0xdf) n = 2;
+  else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c === 0xe0) lo = 0xa0;
+    if (c === 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c === 0xf0) lo = 0x90;
+    if (c === 0xf4) hi = 0x8f;
+  } else return 0;
+  if (i + n > b.length || b[i + 1]! < lo || b[i + 1]! > hi) return 0;
+  for (let k = 2; k < n; k++) if (b[i + k]! < 0x80 || b[i + k]! > 0xbf) return 0;
+  return n;
+}
+
+export function countCodePoints(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+      const lo = text.charCodeAt(i + 1);
+      if (lo >= 0xdc00 && lo < 0xe000) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
+/** The UTF-16 index of code point number `k` of `text`. */
+function codeUnitIndex(text: string, k: number): number {
+  if (!/[\ud800-\udfff]/.test(text)) return k;
+  let i = 0;
+  for (let seen = 0; seen < k && i < text.length; seen++) {
+    const c = text.charCodeAt(i);
+    const pair = c >= 0xd800 && c < 0xdc00 && i + 1 < text.length
+      && text.charCodeAt(i + 1) >= 0xdc00 && text.charCodeAt(i + 1) < 0xe000;
+    i += pair ? 2 : 1;
+  }
+  return i;
+}
+
+function describe(paths: string[], files: string[], chars: number): string {
+  const what = files.length === 1 && paths.length === 1 ? paths[0]! : `${files.length} files from ${paths.join(', ')}`;
+  return `${what} (${chars.toLocaleString('en-US')} characters, ${Math.round(TRAIN_FRACTION * 100)}/`
+    + `${Math.round((1 - TRAIN_FRACTION) * 100)} train/val split${files.length > 1 ? ' of each file' : ''})`;
+}
+
+function statOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.statSync(p);
+  } catch {
+    return null;
+  }
+}
