@@ -92,6 +92,7 @@ export interface Kernels {
    * qkv (B,T,3C): per token [q (C) | k (C) | v (C)], each split into nHead heads of headSize.
    * pos (B,T): the original position of each row. Row i attends to row j of the same sequence iff
    *   pos[j] <= pos[i]; so a subset of a sequence's tokens (sorted by position) attends causally among itself.
+   *   Rows with equal positions see each other.
    * With d.rope, q and k are rotated by their `pos` before the scores (pairs (2i, 2i+1) in each head,
    *   theta_i = ropeBase^(-2i/headSize)).
    * out (B,T,C): softmax(q·kᵀ / sqrt(headSize)) · v, heads concatenated.
@@ -108,6 +109,7 @@ export interface Kernels {
   /**
    * One query token against a KV cache (no mask: the cache holds only visible tokens).
    * q (C) already rotated; keys/values (L, C) rows 0..len-1 (keys already rotated); out (C).
+   * Scores are scaled by 1/sqrt(headSize), as in attentionForward.
    */
   attentionDecode(out: F32, q: F32, keys: F32, values: F32, len: number, nHead: number, headSize: number): void;
 
