@@ -26,6 +26,10 @@ inline void cpu_relax() {
 
 thread_local bool t_in_job = false;
 
+// About 50-100 microseconds of polling before a worker sleeps: long enough to catch the next kernel of a training
+// step, short enough not to starve other processes when the machine is busy.
+constexpr int kSpinBeforeSleep = 4000;
+
 class Pool {
  public:
   Pool() {
@@ -42,7 +46,10 @@ class Pool {
     if (n > 256) n = 256;
     stop_workers();
     stop_ = false;
-    for (int i = 1; i < n; i++) workers_.emplace_back([this, i] { loop(i); });
+    // A worker's first `seen` is taken here, not in the new thread: a run() right after resize() must not bump
+    // the generation before the worker has read it (it would then sleep through its first job).
+    uint64_t gen0 = gen_.load(std::memory_order_acquire);
+    for (int i = 1; i < n; i++) workers_.emplace_back([this, i, gen0] { loop(i, gen0); });
   }
 
   // Runs fn(tid, nthreads) on nthreads threads, the caller as tid 0.
@@ -66,18 +73,21 @@ class Pool {
     t_in_job = true;
     fn(0, nthreads);
     t_in_job = false;
-    while (remaining_.load(std::memory_order_acquire) != 0) cpu_relax();
+    // Spin briefly, then yield: when the cores are oversubscribed the worker we wait for may need our core.
+    for (int spins = 0; remaining_.load(std::memory_order_acquire) != 0; spins++) {
+      if (spins < 2000) cpu_relax();
+      else std::this_thread::yield();
+    }
     job_ = nullptr;
   }
 
  private:
-  void loop(int tid) {
-    uint64_t seen = gen_.load(std::memory_order_acquire);
+  void loop(int tid, uint64_t seen) {
     for (;;) {
       uint64_t g;
       int spins = 0;
       while ((g = gen_.load(std::memory_order_acquire)) == seen && !stop_.load(std::memory_order_relaxed)) {
-        if (++spins < 20000) {
+        if (++spins < kSpinBeforeSleep) {
           cpu_relax();
           continue;
         }

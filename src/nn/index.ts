@@ -1,0 +1,7 @@
+// Neural-network modules over the engine's ops.
+export { Module } from './module.js';
+export { Linear, type LinearOptions } from './linear.js';
+export { Embedding } from './embedding.js';
+export { LayerNorm, RMSNorm } from './norm.js';
+export { CausalSelfAttention, ROPE_BASE, residualStd } from './attention.js';
+export { MLP } from './mlp.js';
