@@ -1,0 +1,233 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, UserError } from '../../src/errors.js';
+import { type ModelConfig, modelConfigSchema, validateModelConfig } from '../../src/model/config.js';
+import { getPreset, presetNames } from '../../src/model/presets.js';
+import {
+  applyOverride,
+  editDistance,
+  helpLines,
+  type Plain,
+  type Schema,
+  splitArgs,
+  suggest,
+  validateObject,
+} from '../../src/model/schema.js';
+import { resolveRun, trainConfigSchema, validateTrainConfig } from '../../src/train/config.js';
+
+/** The message of the ConfigError that fn throws. */
+function configError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
+    assert.ok(e instanceof UserError);
+    assert.ok(!e.message.includes('\n'), 'one line');
+    return e.message;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+const base = (): ModelConfig => getPreset('brown-small').model;
+
+describe('model config validation', () => {
+  it('accepts every preset', () => {
+    for (const name of presetNames()) {
+      const p = getPreset(name);
+      assert.deepEqual(validateModelConfig(p.model), p.model);
+      assert.deepEqual(validateTrainConfig(p.train), p.train);
+    }
+  });
+
+  it('names an unknown key and suggests the closest', () => {
+    const msg = configError(() => validateModelConfig({ ...base(), nLayers: 4 }));
+    assert.equal(msg, "unknown config key 'nLayers'; did you mean 'nLayer'?");
+  });
+
+  it('names a missing key', () => {
+    const { nHead: _, ...rest } = base();
+    assert.match(configError(() => validateModelConfig(rest)), /missing key nHead \(an integer >= 1\)/);
+  });
+
+  it('rejects a bad enum value, listing the allowed ones', () => {
+    assert.equal(configError(() => validateModelConfig({ ...base(), positions: 'rotary' })), "positions='rotary' is not allowed: must be one of learned, rope");
+  });
+
+  it('rejects an out-of-range value, giving the range', () => {
+    assert.equal(configError(() => validateModelConfig({ ...base(), nLayer: 0 })), 'nLayer=0 is out of range: must be an integer >= 1');
+    assert.equal(configError(() => validateModelConfig({ ...base(), mlpRatio: 0 })), 'mlpRatio=0 is out of range: must be a number > 0');
+  });
+
+  it('rejects a wrong type', () => {
+    assert.equal(configError(() => validateModelConfig({ ...base(), nLayer: '4' })), "nLayer='4' has the wrong type: must be an integer >= 1");
+    assert.equal(configError(() => validateModelConfig({ ...base(), nLayer: 2.5 })), 'nLayer=2.5 has the wrong type: must be an integer >= 1');
+    assert.equal(configError(() => validateModelConfig({ ...base(), bias: 1 })), 'bias=1 has the wrong type: must be true or false');
+  });
+
+  it('checks the cross-key constraints', () => {
+    assert.match(configError(() => validateModelConfig({ ...base(), nEmbd: 130 })), /nEmbd=130 is not divisible by nHead=4/);
+    assert.match(configError(() => validateModelConfig({ ...base(), nEmbd: 12, nHead: 4, positions: 'rope' })), /rope' needs an even head size.*= 3/);
+    assert.doesNotThrow(() => validateModelConfig({ ...base(), nEmbd: 12, nHead: 3, positions: 'rope' }));
+    assert.match(configError(() => validateModelConfig({ ...base(), mlpRatio: 2.001 })), /non-integer MLP width/);
+  });
+});
+
+describe('train config validation', () => {
+  const train = () => getPreset('brown-small').train;
+  it('checks ranges and cross-key constraints', () => {
+    assert.equal(configError(() => validateTrainConfig({ ...train(), beta2: 1 })), 'beta2=1 is out of range: must be a number in [0, 1)');
+    assert.equal(configError(() => validateTrainConfig({ ...train(), minLr: 0.1 })), 'minLr=0.1 is out of range: must be <= lr=0.001');
+    assert.match(configError(() => validateTrainConfig({ ...train(), warmupIters: 5000 })), /warmupIters=5000 .* lrDecayIters=1500/);
+    assert.equal(configError(() => validateTrainConfig({ ...train(), tokenizer: 'bytes' })), "tokenizer='bytes' is not allowed: must be one of byte, char; did you mean 'byte'?");
+    assert.equal(configError(() => validateTrainConfig({ ...train(), out: null })), 'out=null is not allowed: must be a string');
+  });
+});
+
+describe('override parsing', () => {
+  it('splits --key=value, --key value and bare boolean flags', () => {
+    const kind = (k: string) => (k === 'bias' ? 'flag' : k === 'lr' || k === 'out' ? 'value' : 'unknown');
+    assert.deepEqual(splitArgs(['--lr=1e-3', '--out', 'dir', '--bias', '--lr', '-1'], kind), [
+      ['lr', '1e-3'],
+      ['out', 'dir'],
+      ['bias', 'true'],
+      ['lr', '-1'],
+    ]);
+    assert.deepEqual(splitArgs(['--bias', 'false', '--out=a=b'], kind), [['bias', 'false'], ['out', 'a=b']]);
+    assert.match(configError(() => splitArgs(['--lr'], kind)), /--lr needs a value/);
+    assert.match(configError(() => splitArgs(['stray'], kind)), /unexpected argument 'stray'/);
+  });
+
+  it('types values by the schema and applies them over the preset', () => {
+    const run = resolveRun(['--maxIters=2000', '--evalInterval', '250', '--lr=1e-3', '--batchSize=12', '--seed=1', '--out', 'runs/x', '--data', 'a.txt', '--nLayer=2', '--bias', '--positions=rope', '--resume'], 'train');
+    assert.equal(run.preset, 'brown-small');
+    assert.equal(run.train.maxIters, 2000);
+    assert.equal(run.train.evalInterval, 250);
+    assert.equal(run.train.lr, 0.001);
+    assert.equal(run.train.batchSize, 12);
+    assert.equal(run.train.seed, 1);
+    assert.equal(run.train.out, 'runs/x');
+    assert.equal(run.train.data, 'a.txt');
+    assert.equal(run.model.nLayer, 2);
+    assert.equal(run.model.bias, true);
+    assert.equal(run.model.positions, 'rope');
+    assert.equal(run.resume, true);
+  });
+
+  it('takes the preset from anywhere in the arguments, later values win, null for nullable keys', () => {
+    const run = resolveRun(['--nLayer=2', '--preset', 'shakespeare-char-cpu', '--nLayer=3', '--data=x', '--data=null'], 'info');
+    assert.equal(run.preset, 'shakespeare-char-cpu');
+    assert.equal(run.model.nLayer, 3);
+    assert.equal(run.train.data, null);
+    assert.equal(run.resume, false);
+  });
+
+  it('gives one-line errors for unknown keys, bad types and ranges', () => {
+    assert.equal(configError(() => resolveRun(['--nLayers=4'], 'train')), "unknown config key 'nLayers'; did you mean 'nLayer'?");
+    assert.equal(configError(() => resolveRun(['--learningRate=1'], 'train')), "unknown config key 'learningRate'");
+    assert.equal(configError(() => resolveRun(['--nLayer=four'], 'train')), "nLayer='four' has the wrong type: must be an integer >= 1");
+    assert.equal(configError(() => resolveRun(['--lr', '-1'], 'train')), 'lr=-1 is out of range: must be a number > 0');
+    assert.equal(configError(() => resolveRun(['--bias=yes'], 'train')), "bias='yes' has the wrong type: must be true or false");
+    assert.equal(configError(() => resolveRun(['--positions=ROPE'], 'train')), "positions='ROPE' is not allowed: must be one of learned, rope; did you mean 'rope'?");
+    assert.equal(configError(() => resolveRun(['--lr='], 'train')), "lr='' has the wrong type: must be a number > 0");
+    assert.equal(configError(() => resolveRun(['--out=null'], 'train')), 'out=null is not allowed: must be a string');
+  });
+
+  it('rejects --resume for info and --vocabSize for train, and a data-less shakespeare-char-cpu run', () => {
+    assert.match(configError(() => resolveRun(['--resume'], 'info')), /unknown config key 'resume'/);
+    assert.match(configError(() => resolveRun(['--vocabSize=65'], 'train')), /vocabSize=65 cannot be set for training: the tokenizer decides/);
+    assert.equal(resolveRun(['--vocabSize=65'], 'info').model.vocabSize, 65);
+    assert.match(configError(() => resolveRun(['--preset=shakespeare-char-cpu'], 'train')), /needs a training text file: pass --data PATH/);
+    assert.equal(resolveRun(['--preset=shakespeare-char-cpu', '--data', 'input.txt'], 'train').train.data, 'input.txt');
+    assert.match(configError(() => resolveRun(['--preset=shakespear'], 'train')), /unknown preset 'shakespear'; did you mean 'shakespeare-char-cpu'\?/);
+  });
+});
+
+describe('nested sections', () => {
+  // A stand-in for the coming Mixture-of-Depths section.
+  const schema: Schema = {
+    nLayer: { type: 'int', min: 1, doc: 'layers' },
+    mod: {
+      type: 'section',
+      nullable: true,
+      doc: 'Mixture-of-Depths',
+      defaults: { capacity: 0.125, routing: 'expert-choice' },
+      fields: {
+        capacity: { type: 'number', min: 0, max: 1, minExclusive: true, doc: 'fraction of tokens' },
+        routing: { type: 'enum', values: ['expert-choice', 'token-choice'], doc: 'routing' },
+      },
+    },
+  };
+
+  it('validates present and absent optional sections with dotted keys in messages', () => {
+    assert.deepEqual(validateObject(schema, { nLayer: 2 }), { nLayer: 2 });
+    assert.deepEqual(validateObject(schema, { nLayer: 2, mod: null }), { nLayer: 2 });
+    assert.deepEqual(validateObject(schema, { nLayer: 2, mod: { capacity: 0.5, routing: 'token-choice' } }), { nLayer: 2, mod: { capacity: 0.5, routing: 'token-choice' } });
+    assert.equal(configError(() => validateObject(schema, { nLayer: 2, mod: { capacity: 2, routing: 'token-choice' } })), 'mod.capacity=2 is out of range: must be a number in (0, 1]');
+    assert.equal(configError(() => validateObject(schema, { nLayer: 2, mod: { capacty: 0.5 } })), "unknown config key 'mod.capacty'; did you mean 'mod.capacity'?");
+  });
+
+  it('applies --section.key overrides, creating the section from its defaults, and --section=null removes it', () => {
+    const obj: Plain = { nLayer: 2 };
+    applyOverride(schema, obj, 'mod.capacity', '0.25');
+    assert.deepEqual(obj, { nLayer: 2, mod: { capacity: 0.25, routing: 'expert-choice' } });
+    applyOverride(schema, obj, 'mod', 'null');
+    assert.deepEqual(obj, { nLayer: 2 });
+    assert.equal(configError(() => applyOverride(schema, obj, 'mod.capasity', '1')), "unknown config key 'mod.capasity'; did you mean 'mod.capacity'?");
+    assert.equal(configError(() => applyOverride(schema, obj, 'nLayer.x', '1')), "unknown config key 'nLayer.x'; did you mean 'nLayer'?");
+  });
+});
+
+describe('schema helpers', () => {
+  it('edit distance and suggestions', () => {
+    assert.equal(editDistance('kitten', 'sitting'), 3);
+    assert.equal(suggest('nlayer', ['nLayer', 'nHead']), 'nLayer');
+    assert.equal(suggest('zzz', ['nLayer', 'nHead']), null);
+    assert.equal(suggest('shakes', ['brown-small', 'shakespeare-char-cpu']), 'shakespeare-char-cpu');
+  });
+
+  it('model and train keys do not collide, and help lists every key', () => {
+    const model = Object.keys(modelConfigSchema);
+    const train = Object.keys(trainConfigSchema);
+    assert.deepEqual(model.filter((k) => train.includes(k)), []);
+    const p = getPreset('brown-small');
+    const help = [...helpLines(modelConfigSchema, p.model as unknown as Plain), ...helpLines(trainConfigSchema, p.train as unknown as Plain)].join('\n');
+    for (const k of [...model, ...train]) assert.match(help, new RegExp(`--${k}=`));
+  });
+});
+
+describe('presets', () => {
+  it("shakespeare-char-cpu is nanoGPT's CPU recipe exactly", () => {
+    const p = getPreset('shakespeare-char-cpu');
+    assert.deepEqual(p.model, {
+      vocabSize: 65,
+      blockSize: 64,
+      nLayer: 4,
+      nHead: 4,
+      nEmbd: 128,
+      mlpRatio: 4,
+      bias: false,
+      tiedEmbeddings: true,
+      positions: 'learned',
+    });
+    const t = p.train;
+    assert.deepEqual(
+      [t.batchSize, t.lr, t.minLr, t.lrSchedule, t.lrDecayIters, t.maxIters, t.warmupIters, t.beta1, t.beta2, t.weightDecay, t.gradClip, t.tokenizer, t.evalInterval, t.evalIters, t.gradAccumSteps],
+      [12, 1e-3, 1e-4, 'cosine', 2000, 2000, 100, 0.9, 0.99, 0.1, 1.0, 'char', 250, 20, 1],
+    );
+    assert.equal(p.requiresData, true);
+    assert.equal(t.data, null);
+  });
+
+  it('brown-small is a byte-level run on the Brown corpus', () => {
+    const p = getPreset('brown-small');
+    assert.equal(p.train.tokenizer, 'byte');
+    assert.equal(p.train.data, null);
+    assert.equal(p.model.vocabSize, 256);
+    assert.equal(resolveRun([], 'train').preset, 'brown-small');
+  });
+
+  it('getPreset returns a copy', () => {
+    getPreset('brown-small').model.nLayer = 99;
+    assert.equal(getPreset('brown-small').model.nLayer, 4);
+  });
+});
