@@ -1,6 +1,7 @@
 // `mod info`: the resolved model config, its parameter counts and FLOPs.
 import type { Command } from 'commander';
-import { forwardFlops, paramCounts, TRAINING_MULTIPLIER, trainingFlops } from '../model/flops.js';
+import { routedK } from '../model/config.js';
+import { forwardFlops, paramCounts, routedLayers, TRAINING_MULTIPLIER, trainingFlops } from '../model/flops.js';
 import { resolveRun, type RunConfig } from '../train/config.js';
 import { formatCount, formatRows, formatShort, formatSi } from './format.js';
 import type { Io } from './io.js';
@@ -31,6 +32,7 @@ export function formatInfo(run: RunConfig): string {
     ['token embedding', formatCount(p.tokenEmbedding)],
     ['position embedding', formatCount(p.positionEmbedding)],
     ['per block', formatCount(p.perBlock)],
+    ...(p.routers > 0 ? [['routers', formatCount(p.routers)] as [string, string]] : []),
     ['lm head', p.lmHead === 0 ? '0 (tied to the token embedding)' : formatCount(p.lmHead)],
   ]);
   const tokensPerStep = train.batchSize * train.gradAccumSteps * model.blockSize;
@@ -41,5 +43,23 @@ export function formatInfo(run: RunConfig): string {
     ['training per step', `${formatSi(tr.perToken * tokensPerStep, 'FLOP')} (${formatCount(tokensPerStep)} tokens)`],
     ['training run', `${formatSi(tr.perToken * tokensPerStep * train.maxIters, 'FLOP')} (${formatCount(train.maxIters)} steps, without evaluation)`],
   ]);
-  return `${formatRun(run, false)}parameters\n${params}FLOPs (T = ${model.blockSize}; docs/flops.md)\n${flops}`;
+  return `${formatRun(run, false)}parameters\n${params}FLOPs (T = ${model.blockSize}; docs/flops.md)\n${flops}${formatRouting(run)}`;
+}
+
+/** For a Mixture-of-Depths config: which blocks are routed with their k, and FLOPs against the dense twin. */
+export function formatRouting(run: RunConfig): string {
+  const { model } = run;
+  if (!model.mod) return '';
+  const dense = { ...model, mod: null };
+  const T = model.blockSize;
+  const k = routedK(model.mod.capacity, T);
+  const layers = routedLayers(model);
+  const mod = forwardFlops(model);
+  const den = forwardFlops(dense);
+  const ratio = (a: number, b: number): string => (a / b).toFixed(3);
+  return `Mixture-of-Depths\n${formatRows([
+    ['routed blocks', `${layers.length === 0 ? 'none' : layers.join(', ')} of 0..${model.nLayer - 1} (k = ${k} of ${T} tokens, capacity ${model.mod.capacity}, ${model.mod.routing} routing)`],
+    ['forward per sequence', `${formatSi(mod.perSequence, 'FLOP')} MoD vs ${formatSi(den.perSequence, 'FLOP')} dense (ratio ${ratio(mod.perSequence, den.perSequence)})`],
+    ['forward per token', `${formatSi(mod.perToken, 'FLOP')} MoD vs ${formatSi(den.perToken, 'FLOP')} dense (ratio ${ratio(mod.perToken, den.perToken)})`],
+  ])}`;
 }

@@ -20,7 +20,30 @@ export interface ModelConfig {
   tiedEmbeddings: boolean;
   /** `learned` absolute position embeddings, or `rope` rotary embeddings in attention. */
   positions: 'learned' | 'rope';
+  /** Mixture-of-Depths routing; absent (or null in JSON) = a dense model. */
+  mod?: ModConfig | null;
 }
+
+/** Mixture-of-Depths (Raposo et al. 2024): which blocks are routed, and how. */
+export interface ModConfig {
+  /** Fraction of a sequence's tokens a routed block processes, 0 < c <= 1; k = ceil(c·T) (see routedK). */
+  capacity: number;
+  /** Route every N-th block: blocks i with i % every == every - 1 (block 0 is always full). */
+  every: number;
+  /** Multiplier of the block's update: the raw router logit r (the paper), or sigmoid(r). */
+  routerWeight: 'raw' | 'sigmoid';
+  /** `learned`: top-k over router scores; `random`: top-k over random scores, no router (the paper's baseline). */
+  routing: 'learned' | 'random';
+}
+
+export const modConfigDefaults: ModConfig = { capacity: 0.125, every: 2, routerWeight: 'raw', routing: 'learned' };
+
+export const modConfigSchema = {
+  capacity: { type: 'number', min: 0, max: 1, minExclusive: true, doc: 'fraction of tokens a routed block processes' },
+  every: { type: 'int', min: 1, doc: 'route every N-th block (block 0 always full)' },
+  routerWeight: { type: 'enum', values: ['raw', 'sigmoid'], doc: 'update multiplier: router logit r or sigmoid(r)' },
+  routing: { type: 'enum', values: ['learned', 'random'], doc: 'learned router or random scores (baseline)' },
+} as const satisfies SchemaFor<ModConfig>;
 
 /**
  * The schema of ModelConfig: types, ranges and one-line docs. A nested section (the later `mod` section) is one
@@ -37,6 +60,13 @@ export const modelConfigSchema = {
   bias: { type: 'boolean', doc: 'biases in linear layers and LayerNorms' },
   tiedEmbeddings: { type: 'boolean', doc: 'output head shares the token embedding' },
   positions: { type: 'enum', values: ['learned', 'rope'], doc: 'position encoding' },
+  mod: {
+    type: 'section',
+    nullable: true,
+    fields: modConfigSchema,
+    defaults: { ...modConfigDefaults },
+    doc: 'Mixture-of-Depths routing (absent = dense)',
+  },
 } as const satisfies SchemaFor<ModelConfig>;
 
 /** nEmbd / nHead. */
@@ -47,6 +77,21 @@ export function headSize(cfg: ModelConfig): number {
 /** The MLP hidden width, mlpRatio · nEmbd. */
 export function mlpHidden(cfg: ModelConfig): number {
   return Math.round(cfg.mlpRatio * cfg.nEmbd);
+}
+
+/** Whether block i of a model is routed: every `every`-th block, never block 0. */
+export function isRouted(cfg: ModelConfig, layer: number): boolean {
+  const m = cfg.mod;
+  return m !== undefined && m !== null && layer > 0 && layer % m.every === m.every - 1;
+}
+
+/**
+ * Tokens a routed block processes in a sequence of length t: k = ceil(capacity · t), at least 1 (so every routed
+ * block sees some of each sequence) and at most t. The tiny epsilon keeps e.g. 0.125 · 64 = 8 exact.
+ */
+export function routedK(capacity: number, t: number): number {
+  if (t === 0) return 0;
+  return Math.min(t, Math.max(1, Math.ceil(capacity * t - 1e-9)));
 }
 
 /** Checks a model config (from a preset, overrides or a checkpoint); a ConfigError names the first bad key. */

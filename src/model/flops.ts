@@ -2,7 +2,7 @@
 // A matmul of (m,k)·(k,n) is 2·m·n·k FLOPs; elementwise work (norms, GELU, softmax, residual adds, biases) and
 // embedding lookups are not counted. Attention counts the causal pairs a causal kernel computes: n(n+1)/2 per head
 // for n tokens. Training = forward + backward = 3 × forward.
-import { type ModelConfig, mlpHidden } from './config.js';
+import { isRouted, type ModelConfig, mlpHidden, routedK } from './config.js';
 
 /** Backward FLOPs / forward FLOPs: each matmul's backward is two matmuls of the same size (input and weight grads). */
 export const BACKWARD_MULTIPLIER = 2;
@@ -15,8 +15,10 @@ export interface ParamCounts {
   nonEmbedding: number;
   tokenEmbedding: number;
   positionEmbedding: number;
-  /** One transformer block (all blocks are the same size). */
+  /** One transformer block without its router (all blocks are the same size). */
   perBlock: number;
+  /** Router weights of all routed blocks (C each; 0 for dense or `random` routing). */
+  routers: number;
   finalNorm: number;
   /** 0 when tied to the token embedding. */
   lmHead: number;
@@ -31,11 +33,17 @@ export function paramCounts(cfg: ModelConfig): ParamCounts {
   const attn = 3 * C * C + b * 3 * C + C * C + b * C; // c_attn, c_proj
   const mlp = H * C + b * H + C * H + b * C; // c_fc, c_proj
   const perBlock = 2 * norm + attn + mlp;
+  const routers = cfg.mod?.routing === 'learned' ? routedLayers(cfg).length * C : 0;
   const tokenEmbedding = cfg.vocabSize * C;
   const positionEmbedding = cfg.positions === 'learned' ? cfg.blockSize * C : 0;
   const lmHead = cfg.tiedEmbeddings ? 0 : cfg.vocabSize * C;
-  const total = tokenEmbedding + positionEmbedding + cfg.nLayer * perBlock + norm + lmHead;
-  return { total, nonEmbedding: total - tokenEmbedding - positionEmbedding, tokenEmbedding, positionEmbedding, perBlock, finalNorm: norm, lmHead };
+  const total = tokenEmbedding + positionEmbedding + cfg.nLayer * perBlock + routers + norm + lmHead;
+  return { total, nonEmbedding: total - tokenEmbedding - positionEmbedding, tokenEmbedding, positionEmbedding, perBlock, routers, finalNorm: norm, lmHead };
+}
+
+/** Indices of the routed blocks of a config (empty for a dense model). */
+export function routedLayers(cfg: ModelConfig): number[] {
+  return Array.from({ length: cfg.nLayer }, (_, l) => l).filter((l) => isRouted(cfg, l));
 }
 
 /** Forward FLOPs of one block, by part. */
@@ -76,11 +84,14 @@ export function denseBlockFlops(cfg: ModelConfig, tokens: number, extra = 0): Bl
 }
 
 /**
- * Forward FLOPs of block `layer` on a sequence of t tokens. The one place that decides what each layer costs:
- * a Mixture-of-Depths config will route some layers (fewer tokens, plus a router) here.
+ * Forward FLOPs of block `layer` on a sequence of t tokens. The one place that decides what each layer costs: a
+ * routed (Mixture-of-Depths) block runs on k = routedK(capacity, t) tokens, plus its router, a (t, C)·(C, 1)
+ * matmul = 2·t·C, over all t tokens (none under `random` routing).
  */
-export function layerFlops(cfg: ModelConfig, _layer: number, t: number): BlockFlops {
-  return denseBlockFlops(cfg, t);
+export function layerFlops(cfg: ModelConfig, layer: number, t: number): BlockFlops {
+  if (!isRouted(cfg, layer) || !cfg.mod) return denseBlockFlops(cfg, t);
+  const router = cfg.mod.routing === 'learned' ? 2 * t * cfg.nEmbd : 0;
+  return denseBlockFlops(cfg, routedK(cfg.mod.capacity, t), router);
 }
 
 /** Forward FLOPs of the output head on t tokens: (t, C)·(C, V). */
