@@ -110,7 +110,7 @@ describe('RoutedBlock', () => {
       const { idx, k } = rb.last!;
       assert.equal(k, 2);
       for (let s = 0; s < b; s++) {
-        const chosen = new Set<number>(Array.from(idx.subarray(s * k, s * k + k)));
+        const chosen: Set<number> = new Set(Array.from(idx.subarray(s * k, s * k + k)));
         for (let i = 0; i < t; i++) {
           const row = (s * t + i) * c;
           const same = y.data.subarray(row, row + c).every((v, j) => Object.is(v, x.data[row + j]));
