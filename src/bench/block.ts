@@ -7,6 +7,7 @@ import { Rng } from '../engine/rng.js';
 import { Tensor } from '../engine/tensor.js';
 import type { ModelConfig } from '../model/config.js';
 import { Block } from '../model/gpt.js';
+import { median } from './stats.js';
 
 export interface BlockBenchResult {
   fwdMs: number;
@@ -51,10 +52,4 @@ export function runBlockBench(opts: { repeats?: number; warmup?: number } = {}):
     }
   }
   return { fwdMs: median(fwd), fwdBwdMs: median(fwdBwd) };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }

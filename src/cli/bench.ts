@@ -46,6 +46,53 @@ export function registerBench(program: Command, io: Io): void {
       const times = runBlockBench(repeats);
       io.out(opts.json ? blockJson(times) : blockTable(times) + (await backendLine()));
     });
+  bench
+    .command('train')
+    .description('ms per training step, dense vs Mixture-of-Depths (capacity 0.125 and 0.5, every 2nd block)')
+    .option('--json', 'print only {"train": [...]} on stdout')
+    .option('--repeats <n>', 'timed steps per variant (median)')
+    .action(async (opts: BenchOpts) => {
+      const repeats = repeatsOpt(opts);
+      const { runTrainBench } = await import('../bench/train.js');
+      const rows = runTrainBench(repeats);
+      io.out(opts.json ? trainJson(rows) : trainTable(rows) + (await backendLine()));
+    });
+}
+
+export interface TrainRow {
+  variant: 'dense' | 'mod';
+  capacity: number;
+  msPerStep: number;
+  flopsPerStep: number;
+}
+
+/** Exactly `{"train":[{"variant":…,"capacity":…,"msPerStep":…,"flopsPerStep":…}, …]}` and a newline. */
+export function trainJson(rows: readonly TrainRow[]): string {
+  const clean = rows.map((r) => ({ variant: r.variant, capacity: r.capacity, msPerStep: r.msPerStep, flopsPerStep: r.flopsPerStep }));
+  return JSON.stringify({ train: clean }) + '\n';
+}
+
+/** Each variant's step time and FLOPs, with both ratios against the dense row (the first). */
+export function trainTable(rows: readonly TrainRow[]): string {
+  const dense = rows[0]!;
+  const cells = [
+    ['variant', 'capacity', 'ms/step', 'GFLOP/step', 'time ratio', 'FLOP ratio'],
+    ...rows.map((r) => [
+      r.variant,
+      String(r.capacity),
+      r.msPerStep.toFixed(1),
+      (r.flopsPerStep / 1e9).toFixed(2),
+      (r.msPerStep / dense.msPerStep).toFixed(3),
+      (r.flopsPerStep / dense.flopsPerStep).toFixed(3),
+    ]),
+  ];
+  return alignRight(cells);
+}
+
+/** Rows of cells, right-aligned in columns two spaces apart. */
+function alignRight(cells: readonly string[][]): string {
+  const widths = cells[0]!.map((_, j) => Math.max(...cells.map((row) => row[j]!.length)));
+  return cells.map((row) => row.map((c, j) => c.padStart(widths[j]!)).join('  ')).join('\n') + '\n';
 }
 
 /** Exactly `{"gemm":[{"m":…,"k":…,"n":…,"gflops":…,"threads":…}, …]}` and a newline. */
@@ -59,9 +106,7 @@ export function blockJson(t: BlockTimes): string {
 }
 
 export function gemmTable(rows: readonly GemmRow[]): string {
-  const cells = [['m', 'k', 'n', 'GFLOP/s', 'threads'], ...rows.map((r) => [r.m, r.k, r.n, r.gflops.toFixed(1), r.threads].map(String))];
-  const widths = cells[0]!.map((_, j) => Math.max(...cells.map((row) => row[j]!.length)));
-  return cells.map((row) => row.map((c, j) => c.padStart(widths[j]!)).join('  ')).join('\n') + '\n';
+  return alignRight([['m', 'k', 'n', 'GFLOP/s', 'threads'], ...rows.map((r) => [r.m, r.k, r.n, r.gflops.toFixed(1), r.threads].map(String))]);
 }
 
 export function blockTable(t: BlockTimes): string {
