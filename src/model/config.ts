@@ -65,7 +65,7 @@ export const modelConfigSchema = {
     nullable: true,
     fields: modConfigSchema,
     defaults: { ...modConfigDefaults },
-    doc: 'Mixture-of-Depths routing (absent = dense)',
+    doc: 'Mixture-of-Depths routing (a dense model without it)',
   },
 } as const satisfies SchemaFor<ModelConfig>;
 

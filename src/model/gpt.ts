@@ -1,6 +1,7 @@
 // The dense GPT, in the reading order of nanoGPT's model.py: pre-LN blocks, learned or rotary positions, optional
 // biases, optionally tied input/output embeddings. Parameter names follow nanoGPT / HF GPT-2
 // (`transformer.wte.weight`, `transformer.h.0.attn.c_attn.weight`, ..., `lm_head.weight`).
+import { isGradEnabled, tempInts } from '../engine/autograd.js';
 import { add, crossEntropy, linear, selectTime, sequencePositions } from '../engine/ops.js';
 import type { Rng } from '../engine/rng.js';
 import type { Tensor } from '../engine/tensor.js';
@@ -10,6 +11,7 @@ import { Linear } from '../nn/linear.js';
 import { MLP } from '../nn/mlp.js';
 import { Module } from '../nn/module.js';
 import { LayerNorm } from '../nn/norm.js';
+import type { KVCache, LayerCache } from '../sample/kv-cache.js';
 import type { ModelConfig } from './config.js';
 
 /** A pre-LN transformer block: x + attn(ln_1(x)), then + mlp(ln_2(x)). */
@@ -31,6 +33,18 @@ export class Block extends Module {
   forward(x: Tensor, pos: Int32Array): Tensor {
     x = add(x, this.attn.forward(this.ln1.forward(x), pos)); // (B, T, C)
     return add(x, this.mlp.forward(this.ln2.forward(x))); // (B, T, C)
+  }
+
+  /** forward(x, pos) that also fills caches[b] with this block's keys and values of sequence b (KV-cache decode). */
+  prefill(x: Tensor, pos: Int32Array, caches: readonly LayerCache[]): Tensor {
+    x = add(x, this.attn.prefill(this.ln1.forward(x), pos, caches)); // (B, T, C)
+    return add(x, this.mlp.forward(this.ln2.forward(x))); // (B, T, C)
+  }
+
+  /** One token per sequence, x (B, C) at positions pos (B), attending to (and appended to) caches[b] → (B, C) */
+  decode(x: Tensor, pos: Int32Array, caches: readonly LayerCache[]): Tensor {
+    x = add(x, this.attn.decode(this.ln1.forward(x), pos, caches)); // (B, C)
+    return add(x, this.mlp.forward(this.ln2.forward(x))); // (B, C)
   }
 }
 
@@ -87,5 +101,50 @@ export class GPT extends Module {
   /** Logits (B, V) of the last position only, for sampling (the head runs on one row per sequence). */
   lastLogits(ids: Int32Array, b: number, t: number): Tensor {
     return this.head(selectTime(this.hidden(ids, b, t), t - 1)); // (B, V)
+  }
+
+  // ---------------------------------------------------------------- KV-cache decoding (under noGrad)
+
+  /**
+   * Starts a new window: empties `cache`, runs ids (B, T) through the model exactly as lastLogits does (the same ops,
+   * so the logits are bit-identical), filling every layer's cache with the keys and values of positions 0..T-1.
+   * Returns the logits (B, V) of the last position.
+   */
+  prefill(ids: Int32Array, b: number, t: number, cache: KVCache): Tensor {
+    this.checkDecode(cache, b);
+    if (t < 1 || t > this.config.blockSize) throw new Error(`prefill: ${t} tokens; a window holds 1..${this.config.blockSize}`);
+    if (ids.length !== b * t) throw new Error(`${ids.length} token ids for B·T = ${b}·${t}`);
+    cache.clear();
+    const pos = sequencePositions(b, t); // (B, T)
+    let x = this.wte.forward(ids, [b, t]); // (B, T, C)
+    if (this.wpe !== null) x = add(x, this.wpe.forward(pos, [b, t])); // (B, T, C)
+    this.h.forEach((block, l) => (x = block.prefill(x, pos, cache.layers[l]!))); // (B, T, C)
+    cache.nextPos.fill(t);
+    return this.head(selectTime(this.lnF.forward(x), t - 1)); // (B, V)
+  }
+
+  /**
+   * Feeds one token per sequence, tokens (B), at each sequence's next position, through every layer's cache; returns
+   * its logits (B, V). Needs room in the cache (positions < blockSize): when it is full, start a new window.
+   */
+  decodeStep(tokens: Int32Array, cache: KVCache): Tensor {
+    const b = tokens.length;
+    this.checkDecode(cache, b);
+    if (cache.full()) throw new Error(`decodeStep: the KV cache is full (blockSize ${this.config.blockSize}); prefill a cropped window`);
+    const pos = tempInts(b); // (B)
+    pos.set(cache.nextPos);
+    let x = this.wte.forward(tokens, [b]); // (B, C)
+    if (this.wpe !== null) x = add(x, this.wpe.forward(pos, [b])); // (B, C)
+    this.h.forEach((block, l) => (x = block.decode(x, pos, cache.layers[l]!))); // (B, C)
+    for (let i = 0; i < b; i++) cache.nextPos[i]!++;
+    return this.head(this.lnF.forward(x)); // (B, V)
+  }
+
+  private checkDecode(cache: KVCache, b: number): void {
+    if (isGradEnabled()) throw new Error('KV-cache decoding has no gradient: run it inside noGrad()');
+    const { blockSize, nEmbd } = this.config;
+    if (cache.batch !== b || cache.layers.length !== this.h.length || cache.capacity !== blockSize || cache.width !== nEmbd) {
+      throw new Error(`KV cache (batch ${cache.batch}, ${cache.layers.length} layers, capacity ${cache.capacity}, width ${cache.width}) does not fit B = ${b} and this model (${this.h.length} layers, blockSize ${blockSize}, nEmbd ${nEmbd})`);
+    }
   }
 }

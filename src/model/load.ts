@@ -1,0 +1,31 @@
+// A model ready for inference from a checkpoint directory: the checkpoint (crash-safe load), the GPT built from its
+// config with every parameter checked by name and shape (src/train/model-state.ts), and its tokenizer, checked
+// against the model's vocabulary.
+import path from 'node:path';
+import { tokenizerFromJSON, type Tokenizer } from '../data/tokenizer.js';
+import { CheckpointError } from '../errors.js';
+import { CONFIG_FILE, type LoadedCheckpoint, MODEL_FILE, loadCheckpoint } from '../train/checkpoint.js';
+import { modelFromCheckpoint } from '../train/model-state.js';
+import type { GPT } from './gpt.js';
+
+export interface LoadedModel {
+  model: GPT;
+  tokenizer: Tokenizer;
+  checkpoint: LoadedCheckpoint;
+}
+
+/** Loads the checkpoint in `dir` and builds its model and tokenizer (a CheckpointError or DataError on a problem). */
+export function loadModel(dir: string): LoadedModel {
+  const checkpoint = loadCheckpoint(dir);
+  const cfg = checkpoint.config.model;
+  const configFile = path.join(dir, CONFIG_FILE);
+  if (cfg.mod !== undefined && cfg.mod !== null) {
+    throw new CheckpointError(`${configFile}: a Mixture-of-Depths model (model.mod is set); this build loads dense GPTs only`);
+  }
+  const model = modelFromCheckpoint(checkpoint, path.join(dir, MODEL_FILE));
+  const tokenizer = tokenizerFromJSON(checkpoint.config.tokenizer);
+  if (tokenizer.vocabSize !== cfg.vocabSize) {
+    throw new CheckpointError(`${configFile}: the ${tokenizer.kind} tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabSize is ${cfg.vocabSize}; the checkpoint is damaged: restore it from a copy, or train again`);
+  }
+  return { model, tokenizer, checkpoint };
+}
