@@ -1,52 +1,21 @@
-// The dense GPT, in the reading order of nanoGPT's model.py: pre-LN blocks, learned or rotary positions, optional
+// The GPT, in the reading order of nanoGPT's model.py: pre-LN blocks, learned or rotary positions, optional
 // biases, optionally tied input/output embeddings. Parameter names follow nanoGPT / HF GPT-2
-// (`transformer.wte.weight`, `transformer.h.0.attn.c_attn.weight`, ..., `lm_head.weight`).
+// (`transformer.wte.weight`, `transformer.h.0.attn.c_attn.weight`, ..., `lm_head.weight`). With a `mod` config
+// section, every `every`-th block is a Mixture-of-Depths routed block (src/model/mod.ts); otherwise it is dense.
 import { isGradEnabled, tempInts } from '../engine/autograd.js';
 import { add, crossEntropy, linear, selectTime, sequencePositions } from '../engine/ops.js';
-import type { Rng } from '../engine/rng.js';
+import { Rng } from '../engine/rng.js';
 import type { Tensor } from '../engine/tensor.js';
-import { CausalSelfAttention } from '../nn/attention.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
-import { MLP } from '../nn/mlp.js';
 import { Module } from '../nn/module.js';
 import { LayerNorm } from '../nn/norm.js';
-import type { KVCache, LayerCache } from '../sample/kv-cache.js';
-import type { ModelConfig } from './config.js';
+import type { KVCache } from '../sample/kv-cache.js';
+import { Block } from './block.js';
+import { isRouted, type ModelConfig } from './config.js';
+import { RoutedBlock } from './mod.js';
 
-/** A pre-LN transformer block: x + attn(ln_1(x)), then + mlp(ln_2(x)). */
-export class Block extends Module {
-  readonly ln1: LayerNorm;
-  readonly attn: CausalSelfAttention;
-  readonly ln2: LayerNorm;
-  readonly mlp: MLP;
-
-  constructor(config: ModelConfig, rng: Rng) {
-    super();
-    this.ln1 = this.addModule('ln_1', new LayerNorm(config.nEmbd, config.bias));
-    this.attn = this.addModule('attn', new CausalSelfAttention(config, rng));
-    this.ln2 = this.addModule('ln_2', new LayerNorm(config.nEmbd, config.bias));
-    this.mlp = this.addModule('mlp', new MLP(config, rng));
-  }
-
-  /** x (B, T, C), pos (B, T): each row's position in its sequence → (B, T, C) */
-  forward(x: Tensor, pos: Int32Array): Tensor {
-    x = add(x, this.attn.forward(this.ln1.forward(x), pos)); // (B, T, C)
-    return add(x, this.mlp.forward(this.ln2.forward(x))); // (B, T, C)
-  }
-
-  /** forward(x, pos) that also fills caches[b] with this block's keys and values of sequence b (KV-cache decode). */
-  prefill(x: Tensor, pos: Int32Array, caches: readonly LayerCache[]): Tensor {
-    x = add(x, this.attn.prefill(this.ln1.forward(x), pos, caches)); // (B, T, C)
-    return add(x, this.mlp.forward(this.ln2.forward(x))); // (B, T, C)
-  }
-
-  /** One token per sequence, x (B, C) at positions pos (B), attending to (and appended to) caches[b] → (B, C) */
-  decode(x: Tensor, pos: Int32Array, caches: readonly LayerCache[]): Tensor {
-    x = add(x, this.attn.decode(this.ln1.forward(x), pos, caches)); // (B, C)
-    return add(x, this.mlp.forward(this.ln2.forward(x))); // (B, C)
-  }
-}
+export { Block } from './block.js';
 
 export interface GPTOutput {
   logits: Tensor; // (B, T, V)
@@ -59,6 +28,7 @@ export class GPT extends Module {
   readonly wte: Embedding; // (V, C)
   readonly wpe: Embedding | null; // (blockSize, C), learned positions only
   readonly h: Block[];
+  readonly routingRng: Rng;
   readonly lnF: LayerNorm;
   readonly lmHead: Linear | null; // (V, C), null when tied to wte
 
@@ -68,8 +38,13 @@ export class GPT extends Module {
     const { vocabSize: v, blockSize, nEmbd: c } = config;
     this.wte = this.addModule('transformer.wte', new Embedding(v, c, rng));
     this.wpe = config.positions === 'learned' ? this.addModule('transformer.wpe', new Embedding(blockSize, c, rng)) : null;
+    // Scores of `random` routing (the paper's stochastic baseline); its state is checkpointed with the model's.
+    this.routingRng = new Rng(config.mod?.routing === 'random' ? rng.nextU32() : 0);
     this.h = [];
-    for (let i = 0; i < config.nLayer; i++) this.h.push(this.addModule(`transformer.h.${i}`, new Block(config, rng)));
+    for (let i = 0; i < config.nLayer; i++) {
+      const block = isRouted(config, i) ? new RoutedBlock(config, config.mod!, rng, this.routingRng) : new Block(config, rng);
+      this.h.push(this.addModule(`transformer.h.${i}`, block));
+    }
     this.lnF = this.addModule('transformer.ln_f', new LayerNorm(c, config.bias));
     this.lmHead = config.tiedEmbeddings ? null : this.addModule('lm_head', new Linear(c, v, { bias: false, rng }));
   }

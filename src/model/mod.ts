@@ -13,7 +13,8 @@ import type { Rng } from '../engine/rng.js';
 import { Linear } from '../nn/linear.js';
 import type { ModConfig, ModelConfig } from './config.js';
 import { routedK } from './config.js';
-import { Block } from './gpt.js';
+import type { LayerCache } from '../sample/kv-cache.js';
+import { Block } from './block.js';
 
 /** What a routed block decided in its last forward (for inspection, heat-maps and auxiliary losses). */
 export interface Routing {
@@ -66,6 +67,18 @@ export class RoutedBlock extends Block {
     const a = this.attn.forward(this.ln1.forward(x), pos); // (B, K, C)
     const m = this.mlp.forward(this.ln2.forward(add(x, a))); // (B, K, C)
     return add(a, m); // (B, K, C)
+  }
+
+  /**
+   * Token-by-token decoding needs a causal routing rule (top-k over a sequence is not causal); until that exists a
+   * routed block refuses to decode rather than silently processing every token.
+   */
+  override prefill(_x: Tensor, _pos: Int32Array, _caches: readonly LayerCache[]): Tensor {
+    throw new Error('KV-cache decoding of a Mixture-of-Depths block needs a causal routing rule, which this version lacks');
+  }
+
+  override decode(_x: Tensor, _pos: Int32Array, _caches: readonly LayerCache[]): Tensor {
+    throw new Error('KV-cache decoding of a Mixture-of-Depths block needs a causal routing rule, which this version lacks');
   }
 
   /** Router logits (B, T), or uniform random scores (no gradient) under `random` routing. */
