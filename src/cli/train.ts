@@ -1,4 +1,5 @@
-// `mod train`: resolve preset + overrides, print the resolved config, run the trainer.
+// `mod train`: resolve preset + overrides, print the resolved config, run the trainer. A run stopped by Ctrl-C
+// (SIGINT) or SIGTERM saves a checkpoint and exits with 128 + the signal's number (130, 143), as shells report it.
 import type { Command } from 'commander';
 import { resolveRun } from '../train/config.js';
 import type { Io } from './io.js';
@@ -14,8 +15,15 @@ export function registerTrain(program: Command, io: Io): void {
     .action(async (_opts: unknown, self: Command) => {
       const run = resolveRun(self.args, 'train');
       io.out(formatRun(run, true));
-      const { train } = await import('../train/trainer.js');
-      await train(run, io);
+      const { train, signalExitCode } = await import('../train/trainer.js');
+      const result = await train(run, io);
+      if (result.stoppedBy !== null) process.exit(signalExitCode(result.stoppedBy));
     });
-  addConfigHelp(cmd, true, ['', 'Command options:', '  --resume  continue from the checkpoint in --out (same configs)']);
+  addConfigHelp(cmd, true, [
+    '',
+    'Command options:',
+    '  --resume  continue from the checkpoint in --out (same model settings)',
+    '',
+    'Ctrl-C stops after the current step and saves a checkpoint (exit code 130); press it again to abort at once.',
+  ]);
 }

@@ -19,7 +19,9 @@ export interface Preset {
 /**
  * The default job: a byte-level GPT on the embedded Brown corpus that trains in a few minutes on 2 cores.
  * Training cost (docs/flops.md): 0.84 M parameters, 5.3 MFLOP/token · 2048 tokens/step ≈ 10.9 GFLOP/step, so
- * 1500 steps ≈ 16.3 TFLOP, plus evaluation (6 % more): 17.3 TFLOP, about 5 minutes at 60 GFLOP/s effective.
+ * 3000 steps ≈ 32.6 TFLOP, plus evaluation (3 % more): 33.5 TFLOP. Measured on 2 EPYC cores (native, AVX-512):
+ * about 3.5 minutes, val loss 1.55 nats/byte. lr 2e-3 beat nanoGPT's 1e-3 for this small model (val 1.88 vs
+ * 1.99 after 1000 steps).
  */
 const brownSmall: Preset = {
   name: 'brown-small',
@@ -36,17 +38,17 @@ const brownSmall: Preset = {
     positions: 'learned',
   },
   train: {
-    maxIters: 1500,
-    evalInterval: 250,
+    maxIters: 3000,
+    evalInterval: 500,
     evalIters: 20,
     logInterval: 10,
     batchSize: 16,
     gradAccumSteps: 1,
-    lr: 1e-3,
-    minLr: 1e-4,
+    lr: 2e-3,
+    minLr: 2e-4,
     lrSchedule: 'cosine',
     warmupIters: 100,
-    lrDecayIters: 1500,
+    lrDecayIters: 3000,
     beta1: 0.9,
     beta2: 0.99,
     weightDecay: 0.1,

@@ -54,6 +54,8 @@ export interface CheckpointMeta {
   /** The trainer's Rng state (Rng.getState()). */
   rng: { s: RngState; spare: number | null };
   bestValLoss: number | null;
+  /** Wall time spent on the run so far, in ms (optional; absent in checkpoints from before it was added). */
+  elapsedMs?: number;
 }
 
 export interface Checkpoint {
@@ -157,6 +159,7 @@ function checkForSave(ckpt: Checkpoint): void {
     if (!Number.isSafeInteger(m[k]) || m[k] < 0) throw new Error(`saveCheckpoint: meta.${k} must be a non-negative integer, got ${m[k]}`);
   }
   if (m.bestValLoss !== null && !Number.isFinite(m.bestValLoss)) throw new Error(`saveCheckpoint: meta.bestValLoss must be finite or null`);
+  if (m.elapsedMs !== undefined && !isDuration(m.elapsedMs)) throw new Error(`saveCheckpoint: meta.elapsedMs must be a finite number >= 0`);
   const problem = optimizerProblem(ckpt.tensors, ckpt.optimizer);
   if (problem !== null) throw new Error(`saveCheckpoint: ${problem}`);
 }
@@ -184,6 +187,7 @@ function configJson(ckpt: Checkpoint, saveId: string): string {
     optimizerStep: m.optimizerStep,
     bestValLoss: m.bestValLoss,
     rng: m.rng,
+    ...(m.elapsedMs === undefined ? {} : { elapsedMs: m.elapsedMs }),
     ...(c.preset === undefined ? {} : { preset: c.preset }),
     model: c.model,
     train: c.train,
@@ -306,6 +310,7 @@ function readConfig(file: string): ConfigDoc {
 
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 const isU32 = (x: unknown): boolean => isCount(x) && x <= 0xffffffff;
+const isDuration = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
 
 function parseConfigDoc(d: Record<string, unknown>): ConfigDoc {
   for (const k of ['iteration', 'tokensSeen', 'optimizerStep']) {
@@ -318,6 +323,7 @@ function parseConfigDoc(d: Record<string, unknown>): ConfigDoc {
     && (rng.spare === null || typeof rng.spare === 'number');
   if (!rngOk) throw new ConfigError(`rng=${JSON.stringify(d.rng)} must be {"s": [4 uint32], "spare": number | null}`);
   if (d.tokenizer === undefined) throw new ConfigError('tokenizer is missing');
+  if (d.elapsedMs !== undefined && !isDuration(d.elapsedMs)) throw new ConfigError(`elapsedMs=${JSON.stringify(d.elapsedMs)} must be a number >= 0`);
   if (d.preset !== undefined && typeof d.preset !== 'string') throw new ConfigError('preset must be a string');
   const config: CheckpointConfig = {
     ...(typeof d.preset === 'string' ? { preset: d.preset } : {}),
@@ -331,6 +337,7 @@ function parseConfigDoc(d: Record<string, unknown>): ConfigDoc {
     optimizerStep: d.optimizerStep as number,
     rng: d.rng as CheckpointMeta['rng'],
     bestValLoss: d.bestValLoss as number | null,
+    ...(isDuration(d.elapsedMs) ? { elapsedMs: d.elapsedMs } : {}),
   };
   return { saveId: d.saveId, iteration: meta.iteration, config, meta };
 }

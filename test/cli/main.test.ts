@@ -82,7 +82,7 @@ describe('errors', () => {
     const r = await run('train', '--help');
     assert.equal(r.code, 0);
     assert.match(r.stdout, /shakespeare-char-cpu/);
-    assert.match(r.stdout, /--maxIters=1500/);
+    assert.match(r.stdout, /--maxIters=3000/);
     assert.match(r.stdout, /--resume/);
   });
 });

@@ -1,0 +1,163 @@
+// `mod train` and `mod eval` through the CLI: output, exit codes, one-line errors, and Ctrl-C on the real process.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, truncateSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
+import { captureIo } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+import { loadCheckpoint } from '../../src/train/checkpoint.js';
+import { readLog } from '../../src/train/run-log.js';
+import { train } from '../../src/train/trainer.js';
+import { TINY_ARGS, tempDir, tinyRun, tinyTextFile } from '../train/fixtures/tiny-run.js';
+
+const dir = tempDir('mod-cli-');
+const data = tinyTextFile(dir);
+const out = (name: string): string => path.join(dir, name);
+
+async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const io = captureIo();
+  const code = await main(argv, io);
+  return { code, stdout: io.stdout, stderr: io.stderr };
+}
+
+describe('mod train', () => {
+  test('prints the config, progress, evaluations and where the checkpoint is', async () => {
+    const r = await run('train', ...TINY_ARGS, '--data', data, '--out', out('a'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^preset brown-small\nmodel\n/);
+    assert.match(r.stdout, /^iter 1\/6 \| loss \d\.\d{4} \| .*tok\/s \| ETA /m);
+    assert.match(r.stdout, /^iter 3: train loss .* val loss /m);
+    assert.match(r.stdout, new RegExp(`^checkpoint: ${out('a').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `, 'm'));
+    assert.deepEqual(readLog(out('a')).map((x) => x.iter), [3, 6]);
+  });
+
+  test('--resume with another model config: one-line error, exit 2', async () => {
+    const r = await run('train', ...TINY_ARGS, '--data', data, '--out', out('a'), '--nEmbd=32', '--resume');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: --resume: the checkpoint in .* has a different model: nEmbd=16 \(this run: 32\); .*\n$/);
+    assert.equal(r.stderr.split('\n').length, 2);
+  });
+});
+
+describe('mod eval', () => {
+  test('--json prints exactly {"loss", "tokens"} and nothing else', async () => {
+    const r = await run('eval', '--ckpt', out('a'), '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.match(r.stdout, /^\{"loss": [\d.e-]+, "tokens": \d+\}\n$/);
+    const v = JSON.parse(r.stdout) as Record<string, number>;
+    assert.deepEqual(Object.keys(v), ['loss', 'tokens']);
+    assert.ok(v.loss! > 0 && v.tokens! > 0 && v.tokens! % 16 === 0);
+  });
+
+  test('human output names the checkpoint, the data, loss, tokens and perplexity', async () => {
+    const r = await run('eval', '--ckpt', out('a'), '--data', data);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^checkpoint: .* \(brown-small, iteration 6\)$/m);
+    assert.match(r.stdout, /^data: .*tiny\.txt \(whole file\)$/m);
+    assert.match(r.stdout, /^loss \d\.\d{4} \| [\d,]+ tokens \([\d,]+ windows of 16\) \| perplexity \d+\.\d{3}$/m);
+  });
+
+  test('a missing, non-checkpoint or corrupt directory: one-line error, exit 2', async () => {
+    const missing = await run('eval', '--ckpt', out('nope'));
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^error: .*nope: no such directory; pass the output directory \(--out\) of a training run\n$/);
+    const empty = await run('eval', '--ckpt', dir);
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /^error: .*: not a checkpoint directory \(no config\.json\)/);
+    await run('train', ...TINY_ARGS, '--data', data, '--out', out('corrupt'), '--maxIters=3');
+    truncateSync(path.join(out('corrupt'), 'model.safetensors'), 100);
+    const corrupt = await run('eval', '--ckpt', out('corrupt'), '--json');
+    assert.equal(corrupt.code, 2);
+    assert.equal(corrupt.stdout, '');
+    assert.match(corrupt.stderr, /^error: .*model\.safetensors: .*the checkpoint is damaged/);
+    assert.equal(corrupt.stderr.split('\n').length, 2);
+  });
+});
+
+// ---------------------------------------------------------------- Ctrl-C on a real process
+
+/** The command that runs the CLI: the TypeScript sources under tsx, or the compiled bin/mod.js. */
+function cliCommand(): { root: string; args: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  let root = path.dirname(here);
+  while (!existsSync(path.join(root, 'package.json'))) {
+    if (path.dirname(root) === root) throw new Error(`no package.json above ${here}`);
+    root = path.dirname(root);
+  }
+  return here.endsWith('.ts')
+    ? { root, args: ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts')] }
+    : { root, args: [path.join(root, 'bin', 'mod.js')] };
+}
+
+interface Exit {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `mod ...args`; `onLine` sees each stdout line and may signal the child. */
+function spawnCli(args: string[], onLine: (line: string, kill: (s: NodeJS.Signals) => void) => void = () => {}): Promise<Exit> {
+  const { root, args: cmd } = cliCommand();
+  const child = spawn(process.execPath, [...cmd, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let pending = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) onLine(line, (s) => child.kill(s));
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+test('Ctrl-C: finishes the step, saves a checkpoint, exits 130; --resume continues to the same weights as a straight run', async () => {
+  const maxIters = 5000; // tiny steps take ~0.3 ms: 1.5 s, far more than the signal's round trip
+  const args = ['train', ...TINY_ARGS, `--maxIters=${maxIters}`, `--evalInterval=${maxIters}`, `--lrDecayIters=${maxIters}`, '--data', data];
+  let sent = false;
+  const stopped = await spawnCli([...args, '--out', out('sigint')], (line, kill) => {
+    if (!sent && line.startsWith('iter 1/')) {
+      sent = true;
+      kill('SIGINT');
+    }
+  });
+  assert.ok(sent, `no progress line: ${stopped.stdout}\n${stopped.stderr}`);
+  assert.equal(stopped.code, 130, stopped.stderr);
+  const m = /^stopped at iteration (\d+)\/5000; checkpoint saved in .*\nto continue, run the same `mod train` command again with --resume added$/m.exec(stopped.stdout);
+  assert.ok(m !== null, stopped.stdout);
+  assert.match(stopped.stdout, /SIGINT: stopping after this step and saving a checkpoint/);
+  const at = Number(m[1]);
+  assert.ok(at >= 1 && at < maxIters, `stopped at ${at}`);
+  assert.equal(loadCheckpoint(out('sigint')).meta.iteration, at);
+
+  const resumed = await spawnCli([...args, '--out', out('sigint'), '--resume']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stdout, new RegExp(`from iteration ${at} to ${maxIters}`));
+  const a = loadCheckpoint(out('sigint'));
+  assert.equal(a.meta.iteration, maxIters);
+
+  await train(tinyRun(data, out('sigint-straight'), ...args.slice(1 + TINY_ARGS.length, -2)), captureIo(), { handleSignals: false });
+  const b = loadCheckpoint(out('sigint-straight'));
+  for (const [name, t] of b.tensors) assert.deepEqual(a.tensors.get(name)!.data, t.data, name);
+  assert.deepEqual(readLog(out('sigint')).map(({ elapsedMs: _, ...r }) => r), readLog(out('sigint-straight')).map(({ elapsedMs: _, ...r }) => r));
+});
+
+test('SIGTERM: the same graceful stop, exit 143', async () => {
+  let sent = false;
+  const r = await spawnCli(['train', ...TINY_ARGS, '--maxIters=5000', '--evalInterval=5000', '--data', data, '--out', out('sigterm')], (line, kill) => {
+    if (!sent && line.startsWith('iter 1/')) {
+      sent = true;
+      kill('SIGTERM');
+    }
+  });
+  assert.equal(r.code, 143, r.stderr);
+  const m = /^stopped at iteration (\d+)\/5000; checkpoint saved/m.exec(r.stdout);
+  assert.ok(m !== null, r.stdout);
+  assert.equal(loadCheckpoint(out('sigterm')).meta.iteration, Number(m[1]));
+});
