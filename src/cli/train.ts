@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { resolveRun } from '../train/config.js';
 import type { Io } from './io.js';
+import { formatRouting } from './info.js';
 import { addConfigHelp, formatRun } from './run-config.js';
 
 export function registerTrain(program: Command, io: Io): void {
@@ -14,7 +15,7 @@ export function registerTrain(program: Command, io: Io): void {
     .allowExcessArguments()
     .action(async (_opts: unknown, self: Command) => {
       const run = resolveRun(self.args, 'train');
-      io.out(formatRun(run, true));
+      io.out(formatRun(run, true) + formatRouting(run));
       const { train, signalExitCode } = await import('../train/trainer.js');
       const result = await train(run, io);
       if (result.stoppedBy !== null) process.exit(signalExitCode(result.stoppedBy));

@@ -105,7 +105,19 @@ const shakespeareCharCpu: Preset = {
   },
 };
 
-const presets: ReadonlyMap<string, Preset> = new Map([brownSmall, shakespeareCharCpu].map((p) => [p.name, p]));
+/**
+ * The Mixture-of-Depths twin of brown-small: the same dims and training, with every 2nd block routed at capacity
+ * 12.5% (the paper's best setting), so a routed block processes 16 of 128 tokens.
+ */
+const brownModSmall: Preset = {
+  ...brownSmall,
+  name: 'brown-mod-small',
+  description: 'brown-small with Mixture-of-Depths routing (capacity 0.125, every 2nd block)',
+  model: { ...brownSmall.model, mod: { capacity: 0.125, every: 2, routerWeight: 'raw', routing: 'learned' } },
+  train: { ...brownSmall.train, out: 'out/brown-mod-small' },
+};
+
+const presets: ReadonlyMap<string, Preset> = new Map([brownSmall, brownModSmall, shakespeareCharCpu].map((p) => [p.name, p]));
 
 export const defaultPresetName = 'brown-small';
 

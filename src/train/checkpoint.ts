@@ -56,6 +56,8 @@ export interface CheckpointMeta {
   bestValLoss: number | null;
   /** Wall time spent on the run so far, in ms (optional; absent in checkpoints from before it was added). */
   elapsedMs?: number;
+  /** The model's routing Rng (scores of `random` Mixture-of-Depths routing); absent for other models. */
+  routingRng?: { s: RngState; spare: number | null };
 }
 
 export interface Checkpoint {
@@ -188,6 +190,7 @@ function configJson(ckpt: Checkpoint, saveId: string): string {
     bestValLoss: m.bestValLoss,
     rng: m.rng,
     ...(m.elapsedMs === undefined ? {} : { elapsedMs: m.elapsedMs }),
+    ...(m.routingRng === undefined ? {} : { routingRng: m.routingRng }),
     ...(c.preset === undefined ? {} : { preset: c.preset }),
     model: c.model,
     train: c.train,
@@ -312,16 +315,22 @@ const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isS
 const isU32 = (x: unknown): boolean => isCount(x) && x <= 0xffffffff;
 const isDuration = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
 
+function isRngState(v: unknown): boolean {
+  const rng = v as { s?: unknown; spare?: unknown } | null;
+  return typeof rng === 'object' && rng !== null && Array.isArray(rng.s) && rng.s.length === 4 && rng.s.every(isU32)
+    && (rng.spare === null || typeof rng.spare === 'number');
+}
+
 function parseConfigDoc(d: Record<string, unknown>): ConfigDoc {
   for (const k of ['iteration', 'tokensSeen', 'optimizerStep']) {
     if (!isCount(d[k])) throw new ConfigError(`${k}=${JSON.stringify(d[k])} must be a non-negative integer`);
   }
   if (typeof d.saveId !== 'string') throw new ConfigError('saveId is missing');
   if (d.bestValLoss !== null && typeof d.bestValLoss !== 'number') throw new ConfigError(`bestValLoss=${JSON.stringify(d.bestValLoss)} must be a number or null`);
-  const rng = d.rng as { s?: unknown; spare?: unknown } | null;
-  const rngOk = typeof rng === 'object' && rng !== null && Array.isArray(rng.s) && rng.s.length === 4 && rng.s.every(isU32)
-    && (rng.spare === null || typeof rng.spare === 'number');
-  if (!rngOk) throw new ConfigError(`rng=${JSON.stringify(d.rng)} must be {"s": [4 uint32], "spare": number | null}`);
+  if (!isRngState(d.rng)) throw new ConfigError(`rng=${JSON.stringify(d.rng)} must be {"s": [4 uint32], "spare": number | null}`);
+  if (d.routingRng !== undefined && !isRngState(d.routingRng)) {
+    throw new ConfigError(`routingRng=${JSON.stringify(d.routingRng)} must be {"s": [4 uint32], "spare": number | null}`);
+  }
   if (d.tokenizer === undefined) throw new ConfigError('tokenizer is missing');
   if (d.elapsedMs !== undefined && !isDuration(d.elapsedMs)) throw new ConfigError(`elapsedMs=${JSON.stringify(d.elapsedMs)} must be a number >= 0`);
   if (d.preset !== undefined && typeof d.preset !== 'string') throw new ConfigError('preset must be a string');
@@ -338,6 +347,7 @@ function parseConfigDoc(d: Record<string, unknown>): ConfigDoc {
     rng: d.rng as CheckpointMeta['rng'],
     bestValLoss: d.bestValLoss as number | null,
     ...(isDuration(d.elapsedMs) ? { elapsedMs: d.elapsedMs } : {}),
+    ...(d.routingRng === undefined ? {} : { routingRng: d.routingRng as CheckpointMeta['rng'] }),
   };
   return { saveId: d.saveId, iteration: meta.iteration, config, meta };
 }

@@ -196,6 +196,7 @@ function restore(ckpt: LoadedCheckpoint, out: string, model: GPT, opt: AdamW, ba
   loadParameters(model, ckpt.tensors, `${out}/model.safetensors`);
   loadOptimizer(opt, ckpt.optimizer, ckpt.meta.optimizerStep, `${out}/optimizer.safetensors`);
   batchRng.setState(ckpt.meta.rng);
+  if (ckpt.meta.routingRng !== undefined) model.routingRng.setState(ckpt.meta.routingRng);
   state.iteration = ckpt.meta.iteration;
   state.tokensSeen = ckpt.meta.tokensSeen;
   state.bestValLoss = ckpt.meta.bestValLoss;
@@ -326,6 +327,7 @@ function save(s: Session): void {
       rng: s.batchRng.getState(),
       bestValLoss: state.bestValLoss,
       elapsedMs: elapsedMs(s),
+      ...(s.modelConfig.mod?.routing === 'random' ? { routingRng: s.model.routingRng.getState() } : {}),
     },
   });
   s.savedAt = state.iteration;
