@@ -1,10 +1,720 @@
+// Matrix multiply (sgemm) and the bias kernels.
+//
+// C (M,N) = op(A) (M,K) · op(B) (K,N)  [+ C when accumulating], row-major float32, as in src/kernels/types.ts.
+//
+// GEMM follows the BLIS/Goto scheme:
+//   for jc in N step NC:                 B block (KC,NC) packed once per (jc, pc), lives in L3/L2
+//     for pc in K step KC:
+//       pack B into NR-wide micro-panels, zero-padded
+//       for ic in M step MC:             A block (MC,KC) packed into MR-tall micro-panels, lives in L2
+//         for jr in NC step NR:          one B micro-panel (KC,NR) stays in L1 across the ir loop
+//           for ir in MC step MR:
+//             micro-kernel: C tile (MR,NR) += A panel (MR,KC) · B panel (KC,NR), accumulators in registers
+// Edge tiles use micro-kernels instantiated for fewer rows / vectors, with masked stores for the last vector.
+// Threads: C is cut into one rectangle per thread (the cut that balances the padded work best); each thread
+// runs the serial algorithm on its rectangle with its own thread_local packing buffers.
+// M == 1 or N == 1 (decode steps, the MoD router's 1-wide projection) go to GEMV loops without packing.
+//
+// SIMD paths: AVX-512 (14x32 tile: 28 zmm accumulators + 2 B vectors), AVX2+FMA (6x16 tile: 12 ymm accumulators),
+// and plain C++. The level is read from simd_level() on every call.
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <utility>
+
+#if defined(__x86_64__) || defined(__i386__)
+// GCC 12 warns about the `__Y = __Y` idiom inside its own AVX-512 intrinsic headers (a false positive, fixed in 13).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#define MOD_X86 1
+#endif
+
 #include "common.h"
 
 namespace mod {
 
+// Element (i,p) of op(A) is a[i*ars + p*acs]; element (p,j) of op(B) is b[p*brs + j*bcs]; c is (M,N) with row
+// stride ldc. One of each pair of strides is 1 (row-major storage, transposed or not).
+struct Gemm {
+  float* c;
+  int64_t ldc;
+  const float* a;
+  int64_t ars, acs;
+  const float* b;
+  int64_t brs, bcs;
+  int64_t m, n, k;
+  bool accumulate;
+};
+
+namespace {
+
+// ------------------------------------------------------------------------------------------------ buffers
+
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+
+// A 64-byte-aligned scratch buffer that only grows, one per thread and role: no malloc per call.
+class Scratch {
+ public:
+  float* get(int64_t floats) {
+    if (floats > cap_) {
+      int64_t bytes = ((floats * 4 + 4095) / 4096) * 4096;
+      buf_.reset(static_cast<float*>(std::aligned_alloc(64, static_cast<size_t>(bytes))));
+      cap_ = bytes / 4;
+    }
+    return buf_.get();
+  }
+
+ private:
+  std::unique_ptr<float, FreeDeleter> buf_;
+  int64_t cap_ = 0;
+};
+
+thread_local Scratch t_pack_a;
+thread_local Scratch t_pack_b;
+
+inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// ------------------------------------------------------------------------------------------------ generic packing
+
+// dst[p*MR + i] = A(i0+i, p0+p) for i < mr, zero for mr <= i < MR.
+void pack_a_plain(float* dst, const Gemm& g, int MR, int64_t i0, int mr, int64_t p0, int64_t kc) {
+  const float* a = g.a + i0 * g.ars + p0 * g.acs;
+  for (int64_t p = 0; p < kc; p++) {
+    for (int i = 0; i < mr; i++) dst[p * MR + i] = a[i * g.ars + p * g.acs];
+    for (int i = mr; i < MR; i++) dst[p * MR + i] = 0.0f;
+  }
+}
+
+// dst[p*NR + j] = B(p0+p, j0+j) for j < nr, zero for nr <= j < NR.
+void pack_b_plain(float* dst, const Gemm& g, int NR, int64_t p0, int64_t kc, int64_t j0, int nr) {
+  const float* b = g.b + p0 * g.brs + j0 * g.bcs;
+  for (int64_t p = 0; p < kc; p++) {
+    for (int j = 0; j < nr; j++) dst[p * NR + j] = b[p * g.brs + j * g.bcs];
+    for (int j = nr; j < NR; j++) dst[p * NR + j] = 0.0f;
+  }
+}
+
+// Stores a finished tile: C = acc (overwrite) or C += acc, rows < mr, columns < nr.
+template <int MR, int NR>
+void store_tile_plain(const float (&acc)[MR][NR], float* c, int64_t ldc, int mr, int nr, bool load_c) {
+  for (int i = 0; i < mr; i++) {
+    for (int j = 0; j < nr; j++) c[i * ldc + j] = load_c ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ scalar path
+
+// 4x8: the 32 accumulators fit the 16 SSE registers the baseline compiler targets (4x16 spills and runs 8x slower).
+struct ScalarArch {
+  static constexpr int MR = 4, NR = 8;
+  static constexpr int64_t MC = 128, KC = 256, NC = 2048;
+  static void pack_a(float* dst, const Gemm& g, int64_t i0, int mr, int64_t p0, int64_t kc) {
+    pack_a_plain(dst, g, MR, i0, mr, p0, kc);
+  }
+  static void pack_b(float* dst, const Gemm& g, int64_t p0, int64_t kc, int64_t j0, int nr) {
+    pack_b_plain(dst, g, NR, p0, kc, j0, nr);
+  }
+  static void kernel(int64_t kc, const float* pa, const float* pb, float* c, int64_t ldc, int mr, int nr, bool load_c) {
+    float acc[MR][NR] = {};
+    for (int64_t p = 0; p < kc; p++) {
+      for (int i = 0; i < MR; i++) {
+        float av = pa[p * MR + i];
+        for (int j = 0; j < NR; j++) acc[i][j] += av * pb[p * NR + j];
+      }
+    }
+    store_tile_plain<MR, NR>(acc, c, ldc, mr, nr, load_c);
+  }
+};
+
+// ------------------------------------------------------------------------------------------------ driver
+
+// The serial blocked algorithm on the whole of g (one thread's rectangle).
+template <class Arch>
+void gemm_serial(const Gemm& g) {
+  constexpr int MR = Arch::MR, NR = Arch::NR;
+  const int64_t kc_max = std::min<int64_t>(Arch::KC, g.k);
+  const int64_t mc_max = std::min<int64_t>(Arch::MC, round_up(g.m, MR));
+  const int64_t nc_max = std::min<int64_t>(Arch::NC, round_up(g.n, NR));
+  float* pa = t_pack_a.get(mc_max * kc_max);
+  float* pb = t_pack_b.get(nc_max * kc_max);
+  for (int64_t jc = 0; jc < g.n; jc += Arch::NC) {
+    const int64_t nc = std::min<int64_t>(Arch::NC, g.n - jc);
+    for (int64_t pc = 0; pc < g.k; pc += Arch::KC) {
+      const int64_t kc = std::min<int64_t>(Arch::KC, g.k - pc);
+      const bool load_c = g.accumulate || pc > 0;
+      for (int64_t jr = 0; jr < nc; jr += NR) {
+        Arch::pack_b(pb + jr * kc, g, pc, kc, jc + jr, static_cast<int>(std::min<int64_t>(NR, nc - jr)));
+      }
+      for (int64_t ic = 0; ic < g.m; ic += Arch::MC) {
+        const int64_t mc = std::min<int64_t>(Arch::MC, g.m - ic);
+        for (int64_t ir = 0; ir < mc; ir += MR) {
+          Arch::pack_a(pa + ir * kc, g, ic + ir, static_cast<int>(std::min<int64_t>(MR, mc - ir)), pc, kc);
+        }
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+            Arch::kernel(kc, pa + ir * kc, pb + jr * kc, g.c + (ic + ir) * g.ldc + jc + jr, g.ldc, mr, nr, load_c);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Rectangle [i0, i0+m) x [j0, j0+n) of g.
+Gemm sub_problem(const Gemm& g, int64_t i0, int64_t m, int64_t j0, int64_t n) {
+  Gemm s = g;
+  s.c = g.c + i0 * g.ldc + j0;
+  s.a = g.a + i0 * g.ars;
+  s.b = g.b + j0 * g.bcs;
+  s.m = m;
+  s.n = n;
+  return s;
+}
+
+// Below this many multiply-adds one thread does the whole product (waking the pool costs more than it saves).
+constexpr int64_t kParallelMinFma = int64_t(1) << 18;
+
+// Packing one element costs about as much as this many multiply-adds in the micro-kernel (a 16x16 transpose moves
+// ~4 floats per cycle; the micro-kernel does 32 multiply-adds per cycle).
+constexpr int64_t kPackCostFma = 8;
+
+// Splits C into a tm x tn grid (tm * tn = threads) of MR/NR-aligned rectangles and runs gemm_serial on each. The grid
+// minimises the largest rectangle's cost: its padded tiles times K, plus packing its rows of A (once per NC block of
+// its columns) and its columns of B. Splitting N when N is small would make each thread pack all of A for a few
+// columns, so narrow products are split along M.
+template <class Arch>
+void gemm_parallel(const Gemm& g) {
+  constexpr int MR = Arch::MR, NR = Arch::NR;
+  int nt = num_threads();
+  if (g.m * g.n * g.k < kParallelMinFma) nt = 1;
+  const int64_t mt = (g.m + MR - 1) / MR, ntiles = (g.n + NR - 1) / NR;
+  if (nt > mt * ntiles) nt = static_cast<int>(mt * ntiles);
+  if (nt <= 1) {
+    gemm_serial<Arch>(g);
+    return;
+  }
+  int best_tm = 1;
+  int64_t best_cost = INT64_MAX;
+  for (int tm = 1; tm <= nt; tm++) {
+    if (nt % tm != 0) continue;
+    const int tn = nt / tm;
+    if (tm > mt || tn > ntiles) continue;
+    const int64_t rows = ((mt + tm - 1) / tm) * MR, cols = ((ntiles + tn - 1) / tn) * NR;
+    const int64_t cost = rows * cols + kPackCostFma * (rows * ((cols + Arch::NC - 1) / Arch::NC) + cols);
+    if (cost < best_cost) {
+      best_cost = cost;
+      best_tm = tm;
+    }
+  }
+  const int tm = best_tm, tn = nt / tm;
+  parallel_run(nt, [&](int tid, int) {
+    const int64_t ti = tid / tn, tj = tid % tn;
+    const int64_t r0 = std::min(g.m, mt * ti / tm * MR), r1 = std::min(g.m, mt * (ti + 1) / tm * MR);
+    const int64_t c0 = std::min(g.n, ntiles * tj / tn * NR), c1 = std::min(g.n, ntiles * (tj + 1) / tn * NR);
+    if (r0 < r1 && c0 < c1) gemm_serial<Arch>(sub_problem(g, r0, r1 - r0, c0, c1 - c0));
+  });
+}
+
+// ------------------------------------------------------------------------------------------------ GEMV
+
+// y (N) = x (K) · op(B) (K,N)  [+ y].  B is stored (K,N) (rows of length N, stride ldb) or, when transB, (N,K).
+// Serves M == 1 (y is C's row) and N == 1 (y is C's column: C^T = b^T · A^T).
+struct Gemv {
+  float* y;
+  const float* x;
+  const float* b;
+  int64_t n, k, ldb;
+  bool trans_b;
+  bool accumulate;
+};
+
+void gemv_plain(const Gemv& v, int64_t j0, int64_t j1) {
+  if (v.trans_b) {
+    for (int64_t j = j0; j < j1; j++) {
+      const float* row = v.b + j * v.ldb;
+      float s = 0.0f;
+      for (int64_t p = 0; p < v.k; p++) s += v.x[p] * row[p];
+      v.y[j] = v.accumulate ? v.y[j] + s : s;
+    }
+    return;
+  }
+  if (!v.accumulate) std::fill(v.y + j0, v.y + j1, 0.0f);
+  for (int64_t p = 0; p < v.k; p++) {
+    const float xp = v.x[p];
+    const float* row = v.b + p * v.ldb;
+    for (int64_t j = j0; j < j1; j++) v.y[j] += xp * row[j];
+  }
+}
+
+#ifdef MOD_X86
+// ------------------------------------------------------------------------------------------------ AVX2 path
+
+struct Avx2Arch {
+  static constexpr int MR = 6, NR = 16;
+  static constexpr int64_t MC = 120, KC = 256, NC = 2048;
+  MOD_TARGET_AVX2 static void pack_a(float* dst, const Gemm& g, int64_t i0, int mr, int64_t p0, int64_t kc) {
+    pack_a_plain(dst, g, MR, i0, mr, p0, kc);
+  }
+  MOD_TARGET_AVX2 static void pack_b(float* dst, const Gemm& g, int64_t p0, int64_t kc, int64_t j0, int nr) {
+    if (g.bcs == 1 && nr == NR) {
+      const float* b = g.b + p0 * g.brs + j0;
+      for (int64_t p = 0; p < kc; p++) {
+        _mm256_store_ps(dst + p * NR, _mm256_loadu_ps(b + p * g.brs));
+        _mm256_store_ps(dst + p * NR + 8, _mm256_loadu_ps(b + p * g.brs + 8));
+      }
+      return;
+    }
+    pack_b_plain(dst, g, NR, p0, kc, j0, nr);
+  }
+  MOD_TARGET_AVX2 static void kernel(int64_t kc, const float* pa, const float* pb, float* c, int64_t ldc, int mr, int nr,
+                                     bool load_c) {
+    __m256 acc[MR][2];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (int64_t p = 0; p < kc; p++) {
+      const __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
+#pragma GCC unroll 6
+      for (int i = 0; i < MR; i++) {
+        const __m256 a = _mm256_broadcast_ss(pa + i);
+        acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
+        acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
+      }
+      pa += MR;
+      pb += NR;
+    }
+    if (mr == MR && nr == NR) {
+#pragma GCC unroll 6
+      for (int i = 0; i < MR; i++) {
+        float* ci = c + i * ldc;
+        if (load_c) {
+          acc[i][0] = _mm256_add_ps(acc[i][0], _mm256_loadu_ps(ci));
+          acc[i][1] = _mm256_add_ps(acc[i][1], _mm256_loadu_ps(ci + 8));
+        }
+        _mm256_storeu_ps(ci, acc[i][0]);
+        _mm256_storeu_ps(ci + 8, acc[i][1]);
+      }
+      return;
+    }
+    alignas(32) float tile[MR][NR];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) {
+      _mm256_store_ps(tile[i], acc[i][0]);
+      _mm256_store_ps(tile[i] + 8, acc[i][1]);
+    }
+    store_tile_plain<MR, NR>(tile, c, ldc, mr, nr, load_c);
+  }
+};
+
+MOD_TARGET_AVX2 inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+MOD_TARGET_AVX2 void gemv_avx2(const Gemv& v, int64_t j0, int64_t j1) {
+  if (v.trans_b) {
+    for (int64_t j = j0; j < j1; j++) {
+      const float* row = v.b + j * v.ldb;
+      __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+      int64_t p = 0;
+      for (; p + 16 <= v.k; p += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(v.x + p), _mm256_loadu_ps(row + p), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(v.x + p + 8), _mm256_loadu_ps(row + p + 8), s1);
+      }
+      float s = hsum256(_mm256_add_ps(s0, s1));
+      for (; p < v.k; p++) s += v.x[p] * row[p];
+      v.y[j] = v.accumulate ? v.y[j] + s : s;
+    }
+    return;
+  }
+  // y[j0:j1] in chunks of 64 held in 8 ymm accumulators across the whole K loop.
+  int64_t j = j0;
+  for (; j + 64 <= j1; j += 64) {
+    __m256 acc[8];
+    for (int t = 0; t < 8; t++) acc[t] = v.accumulate ? _mm256_loadu_ps(v.y + j + 8 * t) : _mm256_setzero_ps();
+    for (int64_t p = 0; p < v.k; p++) {
+      const __m256 xp = _mm256_broadcast_ss(v.x + p);
+      const float* row = v.b + p * v.ldb + j;
+#pragma GCC unroll 8
+      for (int t = 0; t < 8; t++) acc[t] = _mm256_fmadd_ps(xp, _mm256_loadu_ps(row + 8 * t), acc[t]);
+    }
+    for (int t = 0; t < 8; t++) _mm256_storeu_ps(v.y + j + 8 * t, acc[t]);
+  }
+  if (j < j1) gemv_plain(v, j, j1);
+}
+
+// ------------------------------------------------------------------------------------------------ AVX-512 path
+
+// In-register transpose of a 16x16 block: r[i] holds row i on entry, column i on exit.
+MOD_TARGET_AVX512 inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; i++) {
+    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+    t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+  }
+  for (int i = 0; i < 8; i++) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+  }
+}
+
+// The first n lanes (n clamped to [0, 16]).
+inline __mmask16 lane_mask(int64_t n) {
+  return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
+}
+
+// Packs a block whose source rows are contiguous along p: src(row r, p) = src[r*ld + p], rows < rows_valid, into
+// dst[p*dst_ld + r] (r < 16, rows beyond rows_valid are zero), storing `store_mask` lanes of each dst row.
+MOD_TARGET_AVX512 void pack_transpose16(float* dst, int64_t dst_ld, __mmask16 store_mask, const float* src, int64_t ld,
+                                         int rows_valid, int64_t kc) {
+  for (int64_t p = 0; p < kc; p += 16) {
+    const int64_t kb = std::min<int64_t>(16, kc - p);
+    const __mmask16 lm = lane_mask(kb);
+    __m512 r[16];
+    for (int i = 0; i < 16; i++) r[i] = i < rows_valid ? _mm512_maskz_loadu_ps(lm, src + i * ld + p) : _mm512_setzero_ps();
+    transpose16(r);
+    for (int t = 0; t < kb; t++) _mm512_mask_storeu_ps(dst + (p + t) * dst_ld, store_mask, r[t]);
+  }
+}
+
+// The micro-kernel for an R x (16*NV) tile out of MR x NR packed panels. nlast = valid columns in the last vector.
+template <int MR, int NR, int R, int NV>
+MOD_TARGET_AVX512 void ukernel512(int64_t kc, const float* __restrict pa, const float* __restrict pb, float* c,
+                                  int64_t ldc, int nlast, bool load_c) {
+  __m512 acc[R][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; i++) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+  }
+#pragma GCC unroll 2
+  for (int64_t p = 0; p < kc; p++) {
+    __m512 b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) b[v] = _mm512_load_ps(pb + 16 * v);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; i++) {
+      const __m512 a = _mm512_set1_ps(pa[i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(a, b[v], acc[i][v]);
+    }
+    pa += MR;
+    pb += NR;
+  }
+  const __mmask16 ml = lane_mask(nlast);
+#pragma GCC unroll 16
+  for (int i = 0; i < R; i++) {
+    float* ci = c + i * ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV - 1; v++) {
+      if (load_c) acc[i][v] = _mm512_add_ps(acc[i][v], _mm512_loadu_ps(ci + 16 * v));
+      _mm512_storeu_ps(ci + 16 * v, acc[i][v]);
+    }
+    float* cl = ci + 16 * (NV - 1);
+    if (load_c) acc[i][NV - 1] = _mm512_add_ps(acc[i][NV - 1], _mm512_maskz_loadu_ps(ml, cl));
+    _mm512_mask_storeu_ps(cl, ml, acc[i][NV - 1]);
+  }
+}
+
+using Ukernel = void (*)(int64_t, const float*, const float*, float*, int64_t, int, bool);
+
+template <int MR, int NR, int R, int... V>
+constexpr std::array<Ukernel, sizeof...(V)> ukernel_row(std::integer_sequence<int, V...>) {
+  return {&ukernel512<MR, NR, R, V + 1>...};
+}
+template <int MR, int NR, int... R>
+constexpr std::array<std::array<Ukernel, NR / 16>, MR> ukernel_table(std::integer_sequence<int, R...>) {
+  return {ukernel_row<MR, NR, R + 1>(std::make_integer_sequence<int, NR / 16>())...};
+}
+
+template <int MR_, int NR_, int64_t MC_, int64_t KC_, int64_t NC_>
+struct Avx512Arch {
+  static constexpr int MR = MR_, NR = NR_;
+  static constexpr int64_t MC = MC_, KC = KC_, NC = NC_;
+  static_assert(MR <= 16 && NR % 16 == 0, "tile shape");
+
+  MOD_TARGET_AVX512 static void pack_a(float* dst, const Gemm& g, int64_t i0, int mr, int64_t p0, int64_t kc) {
+    const float* a = g.a + i0 * g.ars + p0 * g.acs;
+    if (g.acs == 1) {  // A row-major (M,K): transpose MR rows into the panel
+      pack_transpose16(dst, MR, lane_mask(MR), a, g.ars, mr, kc);
+    } else if (g.ars == 1) {  // A stored (K,M): each p is a contiguous run of mr floats
+      const __mmask16 lm = lane_mask(mr), sm = lane_mask(MR);
+      for (int64_t p = 0; p < kc; p++) _mm512_mask_storeu_ps(dst + p * MR, sm, _mm512_maskz_loadu_ps(lm, a + p * g.acs));
+    } else {
+      pack_a_plain(dst, g, MR, i0, mr, p0, kc);
+    }
+  }
+
+  MOD_TARGET_AVX512 static void pack_b(float* dst, const Gemm& g, int64_t p0, int64_t kc, int64_t j0, int nr) {
+    const float* b = g.b + p0 * g.brs + j0 * g.bcs;
+    if (g.bcs == 1) {  // B row-major (K,N): each p is a contiguous run of nr floats
+      for (int64_t p = 0; p < kc; p++) {
+        for (int v = 0; v < NR / 16; v++) {
+          _mm512_store_ps(dst + p * NR + 16 * v, _mm512_maskz_loadu_ps(lane_mask(nr - 16 * v), b + p * g.brs + 16 * v));
+        }
+      }
+    } else if (g.brs == 1) {  // B stored (N,K): transpose 16 rows at a time
+      for (int v = 0; v < NR / 16; v++) {
+        const int rows = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(16, nr - 16 * v)));
+        pack_transpose16(dst + 16 * v, NR, 0xFFFF, b + 16 * v * g.bcs, g.bcs, rows, kc);
+      }
+    } else {
+      pack_b_plain(dst, g, NR, p0, kc, j0, nr);
+    }
+  }
+
+  static void kernel(int64_t kc, const float* pa, const float* pb, float* c, int64_t ldc, int mr, int nr, bool load_c) {
+    static constexpr auto table = ukernel_table<MR, NR>(std::make_integer_sequence<int, MR>());
+    const int nv = (nr + 15) / 16;
+    table[mr - 1][nv - 1](kc, pa, pb, c, ldc, nr - 16 * (nv - 1), load_c);
+  }
+};
+
+using Avx512Default = Avx512Arch<14, 32, 280, 256, 4096>;
+
+MOD_TARGET_AVX512 void gemv_avx512(const Gemv& v, int64_t j0, int64_t j1) {
+  if (v.trans_b) {
+    // Four rows of B at a time, each dotted with x.
+    int64_t j = j0;
+    for (; j < j1; j += 4) {
+      const int rows = static_cast<int>(std::min<int64_t>(4, j1 - j));
+      __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+      for (int64_t p = 0; p < v.k; p += 16) {
+        const __mmask16 lm = lane_mask(v.k - p);
+        const __m512 xv = _mm512_maskz_loadu_ps(lm, v.x + p);
+        for (int r = 0; r < rows; r++) s[r] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(lm, v.b + (j + r) * v.ldb + p), s[r]);
+      }
+      for (int r = 0; r < rows; r++) {
+        const float d = _mm512_reduce_add_ps(s[r]);
+        v.y[j + r] = v.accumulate ? v.y[j + r] + d : d;
+      }
+    }
+    return;
+  }
+  // y[j0:j1] in chunks of up to 128 held in 8 zmm accumulators across the whole K loop.
+  for (int64_t j = j0; j < j1; j += 128) {
+    const int64_t w = std::min<int64_t>(128, j1 - j);
+    __mmask16 m[8];
+    __m512 acc[8];
+    for (int t = 0; t < 8; t++) {
+      m[t] = lane_mask(std::max<int64_t>(0, w - 16 * t));
+      acc[t] = v.accumulate ? _mm512_maskz_loadu_ps(m[t], v.y + j + 16 * t) : _mm512_setzero_ps();
+    }
+    for (int64_t p = 0; p < v.k; p++) {
+      const __m512 xp = _mm512_set1_ps(v.x[p]);
+      const float* row = v.b + p * v.ldb + j;
+#pragma GCC unroll 8
+      for (int t = 0; t < 8; t++) acc[t] = _mm512_fmadd_ps(xp, _mm512_maskz_loadu_ps(m[t], row + 16 * t), acc[t]);
+    }
+    for (int t = 0; t < 8; t++) _mm512_mask_storeu_ps(v.y + j + 16 * t, m[t], acc[t]);
+  }
+}
+#endif  // MOD_X86
+
+// ------------------------------------------------------------------------------------------------ dispatch
+
+void gemv(const Gemv& v) {
+  using Fn = void (*)(const Gemv&, int64_t, int64_t);
+  Fn fn = gemv_plain;
+#ifdef MOD_X86
+  const SimdLevel level = simd_level();
+  if (level == kAvx512) fn = gemv_avx512;
+  if (level == kAvx2) fn = gemv_avx2;
+#endif
+  // GEMV is memory-bound; a second core helps once B no longer fits in L2.
+  const int64_t grain = std::max<int64_t>(64, (int64_t(1) << 17) / std::max<int64_t>(1, v.k));
+  if (v.n * v.k < (int64_t(1) << 18)) {
+    fn(v, 0, v.n);
+    return;
+  }
+  parallel_for((v.n + 15) / 16, (grain + 15) / 16, [&](int64_t b, int64_t e) { fn(v, b * 16, std::min(v.n, e * 16)); });
+}
+
+}  // namespace
+
+// C = op(A) · op(B) [+ C]; the entry point of every matmul.
+void sgemm(const Gemm& g) {
+  if (g.m <= 0 || g.n <= 0) return;
+  if (g.k <= 0) {
+    if (!g.accumulate) {
+      for (int64_t i = 0; i < g.m; i++) std::fill(g.c + i * g.ldc, g.c + i * g.ldc + g.n, 0.0f);
+    }
+    return;
+  }
+  if (g.m == 1 && g.acs == 1) {  // y (N) = a (K) · op(B)
+    return gemv({g.c, g.a, g.b, g.n, g.k, g.bcs == 1 ? g.brs : g.bcs, g.bcs != 1, g.accumulate});
+  }
+  if (g.n == 1 && g.ldc == 1 && g.brs == 1) {  // C^T (M) = b (K) · op(A)^T
+    return gemv({g.c, g.b, g.a, g.m, g.k, g.acs == 1 ? g.ars : g.acs, g.acs == 1, g.accumulate});
+  }
+#ifdef MOD_X86
+  const SimdLevel level = simd_level();
+  if (level == kAvx512) return gemm_parallel<Avx512Default>(g);
+  if (level == kAvx2) return gemm_parallel<Avx2Arch>(g);
+#endif
+  gemm_parallel<ScalarArch>(g);
+}
+
+namespace {
+
+// ------------------------------------------------------------------------------------------------ bias
+
+void add_bias_plain(float* out, const float* bias, int64_t r0, int64_t r1, int64_t c) {
+  for (int64_t i = r0; i < r1; i++) {
+    for (int64_t j = 0; j < c; j++) out[i * c + j] += bias[j];
+  }
+}
+
+// Column sums of dout[:, c0:c1] into dbias; rows in the outer loop so dout is read sequentially.
+void bias_backward_plain(float* dbias, const float* dout, int64_t n, int64_t c, int64_t c0, int64_t c1) {
+  for (int64_t i = 0; i < n; i++) {
+    for (int64_t j = c0; j < c1; j++) dbias[j] += dout[i * c + j];
+  }
+}
+
+#ifdef MOD_X86
+MOD_TARGET_AVX2 void add_bias_avx2(float* out, const float* bias, int64_t r0, int64_t r1, int64_t c) {
+  for (int64_t i = r0; i < r1; i++) {
+    float* o = out + i * c;
+    int64_t j = 0;
+    for (; j + 8 <= c; j += 8) _mm256_storeu_ps(o + j, _mm256_add_ps(_mm256_loadu_ps(o + j), _mm256_loadu_ps(bias + j)));
+    for (; j < c; j++) o[j] += bias[j];
+  }
+}
+
+MOD_TARGET_AVX2 void bias_backward_avx2(float* dbias, const float* dout, int64_t n, int64_t c, int64_t c0, int64_t c1) {
+  int64_t j = c0;
+  for (; j + 32 <= c1; j += 32) {
+    __m256 s[4];
+    for (int t = 0; t < 4; t++) s[t] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n; i++) {
+      for (int t = 0; t < 4; t++) s[t] = _mm256_add_ps(s[t], _mm256_loadu_ps(dout + i * c + j + 8 * t));
+    }
+    for (int t = 0; t < 4; t++) _mm256_storeu_ps(dbias + j + 8 * t, _mm256_add_ps(_mm256_loadu_ps(dbias + j + 8 * t), s[t]));
+  }
+  if (j < c1) bias_backward_plain(dbias, dout, n, c, j, c1);
+}
+
+MOD_TARGET_AVX512 void add_bias_avx512(float* out, const float* bias, int64_t r0, int64_t r1, int64_t c) {
+  for (int64_t i = r0; i < r1; i++) {
+    float* o = out + i * c;
+    for (int64_t j = 0; j < c; j += 16) {
+      const __mmask16 m = lane_mask(c - j);
+      _mm512_mask_storeu_ps(o + j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, o + j), _mm512_maskz_loadu_ps(m, bias + j)));
+    }
+  }
+}
+
+// Column blocks of 64 held in 4 zmm accumulators down all n rows.
+MOD_TARGET_AVX512 void bias_backward_avx512(float* dbias, const float* dout, int64_t n, int64_t c, int64_t c0, int64_t c1) {
+  for (int64_t j = c0; j < c1; j += 64) {
+    __mmask16 m[4];
+    __m512 s[4];
+    for (int t = 0; t < 4; t++) {
+      m[t] = lane_mask(std::max<int64_t>(0, c1 - j - 16 * t));
+      s[t] = _mm512_setzero_ps();
+    }
+    for (int64_t i = 0; i < n; i++) {
+#pragma GCC unroll 4
+      for (int t = 0; t < 4; t++) s[t] = _mm512_add_ps(s[t], _mm512_maskz_loadu_ps(m[t], dout + i * c + j + 16 * t));
+    }
+    for (int t = 0; t < 4; t++) {
+      float* d = dbias + j + 16 * t;
+      _mm512_mask_storeu_ps(d, m[t], _mm512_add_ps(_mm512_maskz_loadu_ps(m[t], d), s[t]));
+    }
+  }
+}
+#endif
+
+constexpr int64_t kBiasParallelMin = int64_t(1) << 18;  // floats; below this one thread is faster
+
+void add_bias(float* out, const float* bias, int64_t n, int64_t c) {
+  using Fn = void (*)(float*, const float*, int64_t, int64_t, int64_t);
+  Fn fn = add_bias_plain;
+#ifdef MOD_X86
+  if (simd_level() == kAvx512) fn = add_bias_avx512;
+  if (simd_level() == kAvx2) fn = add_bias_avx2;
+#endif
+  if (n * c < kBiasParallelMin) return fn(out, bias, 0, n, c);
+  parallel_for(n, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, c)), [&](int64_t b, int64_t e) { fn(out, bias, b, e, c); });
+}
+
+void bias_backward(float* dbias, const float* dout, int64_t n, int64_t c) {
+  using Fn = void (*)(float*, const float*, int64_t, int64_t, int64_t, int64_t);
+  Fn fn = bias_backward_plain;
+#ifdef MOD_X86
+  if (simd_level() == kAvx512) fn = bias_backward_avx512;
+  if (simd_level() == kAvx2) fn = bias_backward_avx2;
+#endif
+  if (n * c < kBiasParallelMin || c < 128) return fn(dbias, dout, n, c, 0, c);
+  // Split columns in multiples of 64 so each thread owns whole accumulator blocks of dbias.
+  parallel_for((c + 63) / 64, 1, [&](int64_t b, int64_t e) { fn(dbias, dout, n, c, b * 64, std::min(c, e * 64)); });
+}
+
+// ------------------------------------------------------------------------------------------------ bindings
+
+// matmul(c, a, b, m, n, k, transA, transB, accumulate)
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const int64_t m = a.i64(3), n = a.i64(4), k = a.i64(5);
+  const bool ta = a.flag(6), tb = a.flag(7), acc = a.flag(8);
+  if (a.ok && (m < 0 || n < 0 || k < 0)) a.fail("matmul: negative dimension");
+  float* c = a.f32(0, m * n);
+  const float* pa = a.f32(1, m * k);
+  const float* pb = a.f32(2, k * n);
+  if (!a.ok) return info.Env().Undefined();
+  Gemm g{c, n, pa, ta ? 1 : k, ta ? m : 1, pb, tb ? 1 : n, tb ? k : 1, m, n, k, acc};
+  sgemm(g);
+  return info.Env().Undefined();
+}
+
+// addBias(out, bias, n, c)
+Napi::Value AddBias(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const int64_t n = a.i64(2), c = a.i64(3);
+  if (a.ok && (n < 0 || c < 0)) a.fail("addBias: negative dimension");
+  float* out = a.f32(0, n * c);
+  const float* bias = a.f32(1, c);
+  if (a.ok) add_bias(out, bias, n, c);
+  return info.Env().Undefined();
+}
+
+// biasBackward(dbias, dout, n, c)
+Napi::Value BiasBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const int64_t n = a.i64(2), c = a.i64(3);
+  if (a.ok && (n < 0 || c < 0)) a.fail("biasBackward: negative dimension");
+  float* dbias = a.f32(0, c);
+  const float* dout = a.f32(1, n * c);
+  if (a.ok) bias_backward(dbias, dout, n, c);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
 void InitGemm(Napi::Env env, Napi::Object exports) {
-  (void)env;
-  (void)exports;
+  def(env, exports, "matmul", Matmul);
+  def(env, exports, "addBias", AddBias);
+  def(env, exports, "biasBackward", BiasBackward);
 }
 
 }  // namespace mod

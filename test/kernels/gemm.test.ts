@@ -1,0 +1,214 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { referenceKernels as ref } from '../../src/kernels/index.js';
+import { addonForTest, assertClose, nativeKernelsForTest, randArray, randInts, simdLevels } from '../helpers.js';
+
+type Shape = [m: number, k: number, n: number];
+
+const combos: Array<[transA: boolean, transB: boolean]> = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
+
+/** Stores the row-major (r,c) matrix x transposed, as (c,r). */
+function transpose(x: Float32Array, r: number, c: number): Float32Array {
+  const t = new Float32Array(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) t[j * r + i] = x[i * c + j]!;
+  return t;
+}
+
+/** The textbook triple loop on untransposed (M,K)·(K,N). */
+function naiveMatmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array {
+  const c = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[i * k + p]! * b[p * n + j]!;
+      c[i * n + j] = s;
+    }
+  }
+  return c;
+}
+
+/** Integer-valued floats in [-4, 4]: every product and sum below is exact in float32. */
+function intArray(n: number, seed: number): Float32Array {
+  return Float32Array.from(randInts(n, 9, seed), (v) => v - 4);
+}
+
+/** Runs fn at every SIMD level the CPU has, restoring avx512 afterwards. */
+function atEachLevel(fn: (level: string) => void): void {
+  const addon = addonForTest();
+  try {
+    for (const level of simdLevels()) {
+      addon.setSimd(level);
+      fn(level);
+    }
+  } finally {
+    addon.setSimd('avx512');
+  }
+}
+
+test('reference matmul: fixed 2x3 · 3x2 fixture, all transposes, with and without accumulate', () => {
+  const a = Float32Array.of(1, 2, 3, 4, 5, 6); // (2,3)
+  const b = Float32Array.of(7, 8, 9, 10, 11, 12); // (3,2)
+  const expected = [58, 64, 139, 154];
+  for (const [ta, tb] of combos) {
+    const c = new Float32Array(4).fill(Number.NaN);
+    ref.matmul(c, ta ? transpose(a, 2, 3) : a, tb ? transpose(b, 3, 2) : b, 2, 2, 3, ta, tb, false);
+    assert.deepEqual(Array.from(c), expected, `transA=${ta} transB=${tb}`);
+    const acc = Float32Array.of(1, -1, 0.5, 100);
+    ref.matmul(acc, ta ? transpose(a, 2, 3) : a, tb ? transpose(b, 3, 2) : b, 2, 2, 3, ta, tb, true);
+    assert.deepEqual(Array.from(acc), [59, 63, 139.5, 254], `accumulate transA=${ta} transB=${tb}`);
+  }
+});
+
+test('reference matmul: linear layer y = x·Wᵀ fixture', () => {
+  const x = Float32Array.of(1, 0, -1, 2, 3, 1); // (2,3)
+  const w = Float32Array.of(1, 1, 1, 0, 2, -1, 4, 0, 0, 0, 0, 0.5); // (4,3)
+  const y = new Float32Array(8);
+  ref.matmul(y, x, w, 2, 4, 3, false, true, false);
+  assert.deepEqual(Array.from(y), [0, 1, 4, -0.5, 6, 5, 8, 0.5]);
+});
+
+test('reference matmul equals the naive triple loop exactly on integer fixtures', () => {
+  const shapes: Shape[] = [[1, 1, 1], [1, 4, 3], [3, 1, 5], [4, 7, 2], [5, 3, 6]];
+  shapes.forEach(([m, k, n], s) => {
+    const a = intArray(m * k, 10 + s);
+    const b = intArray(k * n, 20 + s);
+    const want = naiveMatmul(a, b, m, k, n);
+    for (const [ta, tb] of combos) {
+      const c = new Float32Array(m * n);
+      ref.matmul(c, ta ? transpose(a, m, k) : a, tb ? transpose(b, k, n) : b, m, n, k, ta, tb, false);
+      assert.deepEqual(c, want, `${m}x${k}x${n} transA=${ta} transB=${tb}`);
+    }
+  });
+});
+
+test('reference matmul with k = 0 writes zeros, or leaves c when accumulating', () => {
+  const c = Float32Array.of(1, 2, 3, 4, 5, 6);
+  ref.matmul(c, new Float32Array(0), new Float32Array(0), 2, 3, 0, false, false, true);
+  assert.deepEqual(Array.from(c), [1, 2, 3, 4, 5, 6]);
+  ref.matmul(c, new Float32Array(0), new Float32Array(0), 2, 3, 0, false, false, false);
+  assert.deepEqual(Array.from(c), [0, 0, 0, 0, 0, 0]);
+});
+
+test('reference addBias and biasBackward fixtures', () => {
+  const out = Float32Array.of(1, 2, 3, 4, 5, 6); // (2,3)
+  ref.addBias(out, Float32Array.of(10, 20, 30), 2, 3);
+  assert.deepEqual(Array.from(out), [11, 22, 33, 14, 25, 36]);
+  const dbias = Float32Array.of(1, 1, 1);
+  ref.biasBackward(dbias, Float32Array.of(1, 2, 3, 4, 5, 6), 2, 3);
+  assert.deepEqual(Array.from(dbias), [6, 8, 10]);
+});
+
+// Odd sizes, sizes around the SIMD width and the 14x32 tile, M = 1 and N = 1 (GEMV paths, one of them large enough
+// to be threaded), K across the KC = 256 block, M across the MC block, N across the NC = 4096 block.
+const nativeShapes: Shape[] = [
+  [1, 1, 1],
+  [3, 0, 5],
+  [1, 17, 65],
+  [3, 5, 7],
+  [17, 3, 1],
+  [65, 127, 17],
+  [127, 65, 3],
+  [14, 16, 32],
+  [15, 33, 31],
+  [1, 128, 384],
+  [1, 520, 1030],
+  [1100, 300, 1],
+  [768, 64, 65],
+  [300, 257, 129],
+  [600, 40, 50],
+  [15, 20, 4100],
+];
+
+test('native matmul matches reference: all transposes × accumulate × SIMD levels × odd shapes', () => {
+  const native = nativeKernelsForTest();
+  nativeShapes.forEach(([m, k, n], s) => {
+    const a = randArray(m * k, 100 + s);
+    const b = randArray(k * n, 200 + s);
+    const c0 = randArray(m * n, 300 + s);
+    for (const [ta, tb] of combos) {
+      for (const acc of [false, true]) {
+        const want = c0.slice();
+        ref.matmul(want, a, b, m, n, k, ta, tb, acc);
+        atEachLevel((level) => {
+          const got = acc ? c0.slice() : new Float32Array(m * n).fill(Number.NaN);
+          native.matmul(got, a, b, m, n, k, ta, tb, acc);
+          assertClose(got, want, 1e-4, 1e-4, `${level} ${m}x${k}x${n} transA=${ta} transB=${tb} acc=${acc}`);
+        });
+      }
+    }
+  });
+});
+
+test('native matmul is exact on integer fixtures at every SIMD level', () => {
+  const native = nativeKernelsForTest();
+  const [m, k, n] = [33, 70, 47];
+  const a = intArray(m * k, 1);
+  const b = intArray(k * n, 2);
+  const want = naiveMatmul(a, b, m, k, n);
+  atEachLevel((level) => {
+    for (const [ta, tb] of combos) {
+      const c = new Float32Array(m * n);
+      native.matmul(c, ta ? transpose(a, m, k) : a, tb ? transpose(b, k, n) : b, m, n, k, ta, tb, false);
+      assert.deepEqual(c, want, `${level} transA=${ta} transB=${tb}`);
+    }
+  });
+});
+
+test('native matmul gives the same result with 1 and 2 threads', () => {
+  const native = nativeKernelsForTest();
+  const addon = addonForTest();
+  const before = addon.getThreads();
+  const [m, k, n] = [300, 257, 129];
+  const a = randArray(m * k, 7);
+  const b = randArray(k * n, 8);
+  try {
+    atEachLevel((level) => {
+      for (const [ta, tb] of combos) {
+        const got: Float32Array[] = [];
+        for (const threads of [1, 2]) {
+          addon.setThreads(threads);
+          const c = new Float32Array(m * n);
+          native.matmul(c, a, b, m, n, k, ta, tb, false);
+          got.push(c);
+        }
+        assertClose(got[1]!, got[0]!, 1e-6, 1e-6, `${level} transA=${ta} transB=${tb}`);
+      }
+    });
+  } finally {
+    addon.setThreads(before);
+  }
+  assert.equal(addon.getThreads(), before);
+});
+
+test('native matmul rejects arrays that are too small', () => {
+  const native = nativeKernelsForTest();
+  assert.throws(() => native.matmul(new Float32Array(5), new Float32Array(6), new Float32Array(6), 2, 3, 3, false, false, false));
+  assert.throws(() => native.matmul(new Float32Array(6), new Float32Array(5), new Float32Array(9), 2, 3, 3, false, false, false));
+});
+
+test('native addBias and biasBackward match reference at every SIMD level', () => {
+  const native = nativeKernelsForTest();
+  const shapes: Array<[n: number, c: number]> = [[1, 1], [3, 17], [65, 127], [127, 65], [5, 300], [1000, 300], [300, 1000]];
+  shapes.forEach(([n, c], s) => {
+    const x = randArray(n * c, 400 + s);
+    const bias = randArray(c, 500 + s);
+    const wantOut = x.slice();
+    ref.addBias(wantOut, bias, n, c);
+    const dbias0 = randArray(c, 600 + s);
+    const wantDbias = dbias0.slice();
+    ref.biasBackward(wantDbias, x, n, c);
+    atEachLevel((level) => {
+      const out = x.slice();
+      native.addBias(out, bias, n, c);
+      assertClose(out, wantOut, 1e-6, 1e-6, `${level} addBias ${n}x${c}`);
+      const dbias = dbias0.slice();
+      native.biasBackward(dbias, x, n, c);
+      assertClose(dbias, wantDbias, 1e-4, 1e-4, `${level} biasBackward ${n}x${c}`);
+    });
+  });
+});
