@@ -3,7 +3,7 @@
 // machine noise hits every variant alike. FLOPs per step are counted as in docs/flops.md.
 import { backward, releaseGraph, zeroGrad } from '../engine/autograd.js';
 import { Rng } from '../engine/rng.js';
-import { type ModelConfig } from '../model/config.js';
+import { type ModelConfig, modConfigDefaults } from '../model/config.js';
 import { trainingFlops } from '../model/flops.js';
 import { GPT } from '../model/gpt.js';
 import { AdamW } from '../train/adamw.js';
@@ -22,7 +22,7 @@ export const trainBenchShape = { b: 8, t: 256, nEmbd: 256, nHead: 4, nLayer: 8, 
 export function trainBenchConfig(capacity: number | null): ModelConfig {
   const { t, nEmbd, nHead, nLayer, vocabSize } = trainBenchShape;
   const dense: ModelConfig = { vocabSize, blockSize: t, nLayer, nHead, nEmbd, mlpRatio: 4, bias: false, tiedEmbeddings: true, positions: 'learned' };
-  return capacity === null ? dense : { ...dense, mod: { capacity, every: 2, routerWeight: 'raw', routing: 'learned' } };
+  return capacity === null ? dense : { ...dense, mod: { ...modConfigDefaults, capacity, every: 2 } };
 }
 
 interface Runner {

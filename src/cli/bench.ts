@@ -57,6 +57,45 @@ export function registerBench(program: Command, io: Io): void {
       const rows = runTrainBench(repeats);
       io.out(opts.json ? trainJson(rows) : trainTable(rows) + (await backendLine()));
     });
+  bench
+    .command('decode')
+    .description('greedy KV-cache decode tokens/s, dense vs Mixture-of-Depths (capacity 0.125, every 2nd block)')
+    .option('--json', 'print only {"decode": [...]} on stdout')
+    .option('--repeats <n>', 'timed decodes per variant (median)')
+    .action(async (opts: BenchOpts) => {
+      const repeats = repeatsOpt(opts);
+      const { runDecodeBench } = await import('../bench/decode.js');
+      const rows = runDecodeBench(repeats);
+      io.out(opts.json ? decodeJson(rows) : decodeTable(rows) + (await backendLine()));
+    });
+}
+
+export interface DecodeRow {
+  variant: 'dense' | 'mod';
+  tokensPerSec: number;
+  processedFraction?: number;
+}
+
+/** Exactly `{"decode":[{"variant":"dense","tokensPerSec":…},{"variant":"mod","tokensPerSec":…,"processedFraction":…}]}`. */
+export function decodeJson(rows: readonly DecodeRow[]): string {
+  const clean = rows.map((r) => (r.processedFraction === undefined
+    ? { variant: r.variant, tokensPerSec: r.tokensPerSec }
+    : { variant: r.variant, tokensPerSec: r.tokensPerSec, processedFraction: r.processedFraction }));
+  return JSON.stringify({ decode: clean }) + '\n';
+}
+
+/** Tokens/s per variant with the speedup over dense (the first row) and the MoD blocks' realised load. */
+export function decodeTable(rows: readonly DecodeRow[]): string {
+  const dense = rows[0]!;
+  return alignRight([
+    ['variant', 'tokens/s', 'speedup', 'processed (routed blocks)'],
+    ...rows.map((r) => [
+      r.variant,
+      r.tokensPerSec.toFixed(0),
+      (r.tokensPerSec / dense.tokensPerSec).toFixed(2) + 'x',
+      r.processedFraction === undefined ? '-' : `${(100 * r.processedFraction).toFixed(1)} %`,
+    ]),
+  ]);
 }
 
 export interface TrainRow {

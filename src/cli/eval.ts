@@ -8,6 +8,7 @@ interface RawEvalOpts {
   ckpt: string;
   data?: string;
   json?: boolean;
+  routing?: string;
 }
 
 export function registerEval(program: Command, io: Io): void {
@@ -16,6 +17,7 @@ export function registerEval(program: Command, io: Io): void {
     .description('loss and perplexity of a checkpoint on its validation split or a text file')
     .requiredOption('--ckpt <dir>', 'checkpoint directory (the --out of a training run)')
     .option('--data <file>', "text file to evaluate on (default: the checkpoint's validation split)")
+    .option('--routing <mode>', 'Mixture-of-Depths: evaluate under topk or causal routing only (default: both)')
     .option('--json', 'print only one JSON object on stdout')
     .action(async (raw: RawEvalOpts) => {
       const opts = parseEvalOptions(raw);
@@ -27,5 +29,8 @@ export function registerEval(program: Command, io: Io): void {
 export function parseEvalOptions(raw: RawEvalOpts): EvalOptions {
   if (raw.ckpt === '') throw new ConfigError(`--ckpt='' is empty: give a checkpoint directory`);
   if (raw.data === '') throw new ConfigError(`--data='' is empty: give a text file`);
-  return { ckpt: raw.ckpt, data: raw.data ?? null, json: raw.json === true };
+  if (raw.routing !== undefined && raw.routing !== 'topk' && raw.routing !== 'causal') {
+    throw new ConfigError(`--routing='${raw.routing}' is not allowed: must be topk or causal`);
+  }
+  return { ckpt: raw.ckpt, data: raw.data ?? null, json: raw.json === true, routing: raw.routing ?? null };
 }

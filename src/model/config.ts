@@ -34,15 +34,46 @@ export interface ModConfig {
   routerWeight: 'raw' | 'sigmoid';
   /** `learned`: top-k over router scores; `random`: top-k over random scores, no router (the paper's baseline). */
   routing: 'learned' | 'random';
+  /**
+   * The causal rule that replaces top-k when decoding token by token (docs/causal-routing.md): `predictor`, a small
+   * MLP per routed block reading the block input through a stop-gradient, or `aux`, the router itself, trained
+   * towards top-k membership by an auxiliary BCE loss. Either way a token is processed iff its logit > 0.
+   */
+  causal: 'aux' | 'predictor';
+  /**
+   * Weight of the causal rule's BCE loss in the training loss (summed over routed blocks); 0 leaves the rule
+   * untrained. For `aux` it trades routing quality against the LM loss; for `predictor` it only scales the
+   * predictor's own gradients (AdamW is nearly invariant to that), never the model's.
+   */
+  auxWeight: number;
+  /** Hidden width of the `predictor` MLP (C → predictorHidden → 1, GELU). */
+  predictorHidden: number;
 }
 
-export const modConfigDefaults: ModConfig = { capacity: 0.125, every: 2, routerWeight: 'raw', routing: 'learned' };
+export const modConfigDefaults: ModConfig = {
+  capacity: 0.125,
+  every: 2,
+  routerWeight: 'raw',
+  routing: 'learned',
+  causal: 'predictor',
+  auxWeight: 0.1,
+  predictorHidden: 16,
+};
+
+/**
+ * A mod section written before causal routing existed (no `causal` key) describes a model trained without either
+ * rule and without predictor weights: it is read as `aux` with weight 0, i.e. an untrained router rule.
+ */
+const legacyCausal = { causal: 'aux', auxWeight: 0, predictorHidden: modConfigDefaults.predictorHidden } as const;
 
 export const modConfigSchema = {
   capacity: { type: 'number', min: 0, max: 1, minExclusive: true, doc: 'fraction of tokens a routed block processes' },
   every: { type: 'int', min: 1, doc: 'route every N-th block (block 0 always full)' },
   routerWeight: { type: 'enum', values: ['raw', 'sigmoid'], doc: 'update multiplier: router logit r or sigmoid(r)' },
   routing: { type: 'enum', values: ['learned', 'random'], doc: 'learned router or random scores (baseline)' },
+  causal: { type: 'enum', values: ['aux', 'predictor'], doc: 'causal decode rule: predictor MLP or router trained by aux BCE' },
+  auxWeight: { type: 'number', min: 0, doc: 'weight of the causal rule\'s BCE in the training loss (0 = untrained)' },
+  predictorHidden: { type: 'int', min: 1, doc: 'hidden width of the causal predictor MLP' },
 } as const satisfies SchemaFor<ModConfig>;
 
 /**
@@ -94,9 +125,19 @@ export function routedK(capacity: number, t: number): number {
   return Math.min(t, Math.max(1, Math.ceil(capacity * t - 1e-9)));
 }
 
+function withLegacyCausal(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const mod = (value as Record<string, unknown>).mod;
+  if (typeof mod !== 'object' || mod === null || Array.isArray(mod) || 'causal' in mod) return value;
+  return { ...value, mod: { ...legacyCausal, ...mod } };
+}
+
 /** Checks a model config (from a preset, overrides or a checkpoint); a ConfigError names the first bad key. */
 export function validateModelConfig(value: unknown): ModelConfig {
-  const cfg = validateObject(modelConfigSchema, value) as unknown as ModelConfig;
+  const cfg = validateObject(modelConfigSchema, withLegacyCausal(value)) as unknown as ModelConfig;
+  if (cfg.mod?.causal === 'aux' && cfg.mod.routing === 'random') {
+    throw new ConfigError(`mod.causal='aux' needs a router, which mod.routing='random' lacks: use mod.causal='predictor'`);
+  }
   if (cfg.nEmbd % cfg.nHead !== 0) {
     throw new ConfigError(`nEmbd=${cfg.nEmbd} is not divisible by nHead=${cfg.nHead}: the head size nEmbd/nHead must be an integer`);
   }

@@ -2,8 +2,10 @@
 // biases, optionally tied input/output embeddings. Parameter names follow nanoGPT / HF GPT-2
 // (`transformer.wte.weight`, `transformer.h.0.attn.c_attn.weight`, ..., `lm_head.weight`). With a `mod` config
 // section, every `every`-th block is a Mixture-of-Depths routed block (src/model/mod.ts); otherwise it is dense.
+// A MoD model's training loss adds the causal rule's BCE (auxWeight · Σ routed blocks); KV-cache decoding (prefill,
+// decodeStep) always routes by the causal rule, and setRouting('causal') makes the full forward do the same.
 import { isGradEnabled, tempInts } from '../engine/autograd.js';
-import { add, crossEntropy, linear, selectTime, sequencePositions } from '../engine/ops.js';
+import { add, crossEntropy, linear, scale, selectTime, sequencePositions } from '../engine/ops.js';
 import { Rng } from '../engine/rng.js';
 import type { Tensor } from '../engine/tensor.js';
 import { Embedding } from '../nn/embedding.js';
@@ -13,7 +15,7 @@ import { LayerNorm } from '../nn/norm.js';
 import type { KVCache } from '../sample/kv-cache.js';
 import { Block } from './block.js';
 import { isRouted, type ModelConfig } from './config.js';
-import { RoutedBlock } from './mod.js';
+import { RoutedBlock, type RoutingMode } from './mod.js';
 
 export { Block } from './block.js';
 
@@ -21,6 +23,10 @@ export interface GPTOutput {
   logits: Tensor; // (B, T, V)
   /** Mean cross-entropy over the targets >= 0, when targets are given. */
   loss?: Tensor;
+  /** Σ over routed blocks of the causal rule's BCE against top-k membership (MoD, top-k routing, grad enabled). */
+  causalLoss?: Tensor;
+  /** What training minimises: loss + auxWeight · causalLoss (= loss when there is no causal term). */
+  trainingLoss?: Tensor;
 }
 
 export class GPT extends Module {
@@ -40,9 +46,12 @@ export class GPT extends Module {
     this.wpe = config.positions === 'learned' ? this.addModule('transformer.wpe', new Embedding(blockSize, c, rng)) : null;
     // Scores of `random` routing (the paper's stochastic baseline); its state is checkpointed with the model's.
     this.routingRng = new Rng(config.mod?.routing === 'random' ? rng.nextU32() : 0);
+    // The causal predictors' init stream, seeded from the init stream's state without drawing from it: the model's
+    // init is the same with or without predictors.
+    const predictorRng = new Rng((rng.getState().s[0] ^ 0x5bd1e995) >>> 0);
     this.h = [];
     for (let i = 0; i < config.nLayer; i++) {
-      const block = isRouted(config, i) ? new RoutedBlock(config, config.mod!, rng, this.routingRng) : new Block(config, rng);
+      const block = isRouted(config, i) ? new RoutedBlock(config, config.mod!, rng, this.routingRng, predictorRng) : new Block(config, rng);
       this.h.push(this.addModule(`transformer.h.${i}`, block));
     }
     this.lnF = this.addModule('transformer.ln_f', new LayerNorm(c, config.bias));
@@ -70,7 +79,31 @@ export class GPT extends Module {
   forward(ids: Int32Array, b: number, t: number, targets?: Int32Array): GPTOutput {
     const logits = this.head(this.hidden(ids, b, t)); // (B, T, V)
     if (targets === undefined) return { logits };
-    return { logits, loss: crossEntropy(logits, targets) };
+    const loss = crossEntropy(logits, targets);
+    const terms = this.routedBlocks().flatMap((blk) => (blk.causalLoss === null ? [] : [blk.causalLoss]));
+    if (terms.length === 0) return { logits, loss, trainingLoss: loss };
+    const causalLoss = terms.reduce((a, l) => add(a, l));
+    return { logits, loss, causalLoss, trainingLoss: add(loss, scale(causalLoss, this.config.mod!.auxWeight)) };
+  }
+
+  /** The Mixture-of-Depths blocks, in layer order. */
+  routedBlocks(): RoutedBlock[] {
+    return this.h.filter((blk): blk is RoutedBlock => blk instanceof RoutedBlock);
+  }
+
+  /** How the full forward routes: top-k (training, the default) or the causal rule (sampling, evaluation). */
+  setRouting(mode: RoutingMode): void {
+    for (const blk of this.routedBlocks()) blk.routingMode = mode;
+  }
+
+  /**
+   * The parameter groups that gradient clipping treats separately: the model's, then the causal predictors' (if
+   * any), so that the predictors' gradients cannot change the model's update through a shared clip norm.
+   */
+  clipGroups(): Tensor[][] {
+    const predictor = new Set(this.routedBlocks().flatMap((blk) => blk.predictor?.parameters() ?? []));
+    const model = this.parameters().filter((p) => !predictor.has(p));
+    return predictor.size === 0 ? [model] : [model, [...predictor]];
   }
 
   /** Logits (B, V) of the last position only, for sampling (the head runs on one row per sequence). */
@@ -82,7 +115,8 @@ export class GPT extends Module {
 
   /**
    * Starts a new window: empties `cache`, runs ids (B, T) through the model exactly as lastLogits does (the same ops,
-   * so the logits are bit-identical), filling every layer's cache with the keys and values of positions 0..T-1.
+   * so the logits are bit-identical; for a MoD model under setRouting('causal')), filling every layer's cache with
+   * the keys and values of positions 0..T-1 (a routed block: of the tokens its causal rule processes).
    * Returns the logits (B, V) of the last position.
    */
   prefill(ids: Int32Array, b: number, t: number, cache: KVCache): Tensor {

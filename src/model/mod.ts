@@ -6,17 +6,25 @@
 // The block's residual-free update f = block(x̃) − x̃ is scaled by the router weight and added back:
 //     x_i ← x_i + r_i · f_i   for selected i,      x_i unchanged otherwise,
 // which puts the router on the gradient path. Nothing is computed for unselected tokens: cost is proportional to k.
-import { add, gatherRows, linear, reshape, rowScale, scatterAddRows, sigmoid, topk } from '../engine/ops.js';
-import { output, tempInts } from '../engine/autograd.js';
+//
+// Top-k over a sequence is not causal, so decoding uses a causal rule (section 3.5, docs/causal-routing.md): a
+// per-token logit z, processed iff z > causalBias (0: sigmoid(z) > 0.5). z is the router logit r itself, trained
+// by an auxiliary BCE towards top-k membership (`aux`), or the output of a small MLP reading the block input
+// through a stop-gradient and trained by the same BCE (`predictor`). Under causal routing (routingMode 'causal',
+// prefill, decode) the processed tokens of each sequence attend only to each other, and only they enter the
+// block's KV cache; a skipped token costs just its logit.
+import { add, bceWithLogits, detach, gatherRows, gelu, linear, reshape, rowScale, scatterAddRows, sigmoid, topk } from '../engine/ops.js';
+import { isGradEnabled, output, tempInts } from '../engine/autograd.js';
 import type { Tensor } from '../engine/tensor.js';
-import type { Rng } from '../engine/rng.js';
+import { Rng } from '../engine/rng.js';
 import { Linear } from '../nn/linear.js';
+import { Module } from '../nn/module.js';
 import type { ModConfig, ModelConfig } from './config.js';
 import { routedK } from './config.js';
 import type { LayerCache } from '../sample/kv-cache.js';
 import { Block } from './block.js';
 
-/** What a routed block decided in its last forward (for inspection, heat-maps and auxiliary losses). */
+/** What a routed block decided in its last top-k forward (for inspection, heat-maps and auxiliary losses). */
 export interface Routing {
   b: number;
   t: number;
@@ -25,31 +33,83 @@ export interface Routing {
   idx: Int32Array;
   /** (B, T) router logits r, or the random scores under `random` routing. */
   scores: Tensor;
+  /** (B, T) logits z of the causal rule on the same inputs (under `aux` the same tensor as scores). */
+  causal: Tensor;
 }
+
+/** `topk`: the training behaviour; `causal`: each token by the causal rule alone (sampling, evaluation). */
+export type RoutingMode = 'topk' | 'causal';
+
+/** Tokens seen and processed under causal routing, cumulative (reset by assigning zeros). */
+export interface CausalCounts {
+  seen: number;
+  processed: number;
+}
+
+/** The causal predictor: C → hidden → 1 with GELU, on the detached block input (nothing flows back). */
+export class CausalPredictor extends Module {
+  readonly fc: Linear; // (H, C)
+  readonly proj: Linear; // (1, H)
+
+  constructor(c: number, hidden: number, rng: Rng) {
+    super();
+    this.fc = this.addModule('fc', new Linear(c, hidden, { bias: true, rng }));
+    this.proj = this.addModule('proj', new Linear(hidden, 1, { bias: true, rng }));
+  }
+
+  /** (..., C) → (..., 1) logits */
+  forward(x: Tensor): Tensor {
+    return this.proj.forward(gelu(this.fc.forward(x)));
+  }
+}
+
+/** Seed of a predictor's init stream when a block is built without one (tests). */
+const PREDICTOR_SEED = 0x5bd1e995;
 
 export class RoutedBlock extends Block {
   readonly mod: ModConfig;
   /** (1, C): r = router · x. Absent under `random` routing. */
   readonly router: Linear | null;
+  /** The causal rule's MLP under causal = 'predictor'. */
+  readonly predictor: CausalPredictor | null;
   /** Draws the scores of `random` routing. */
   private readonly routingRng: Rng;
-  /** The last forward's routing decision. */
+  /** The last top-k forward's routing decision. */
   last: Routing | null = null;
+  /** The last forward's BCE of the causal rule against top-k membership (training, auxWeight > 0), else null. */
+  causalLoss: Tensor | null = null;
+  routingMode: RoutingMode = 'topk';
+  /** Causal rule: process iff z > causalBias. 0 is sigmoid(z) > 0.5; `mod bench decode` calibrates it. */
+  causalBias = 0;
+  readonly counts: CausalCounts = { seen: 0, processed: 0 };
+  /** Per sequence, the positions the last causal forward or prefill processed, ascending. */
+  lastCausal: Int32Array[] = [];
+  /** (B·T) the causal logits z of the last causal forward or prefill (a copy). */
+  lastCausalLogits: Float32Array = new Float32Array(0);
 
-  constructor(config: ModelConfig, mod: ModConfig, rng: Rng, routingRng: Rng) {
+  /** predictorRng: the predictor's own init stream, so that the model's init does not depend on it. */
+  constructor(config: ModelConfig, mod: ModConfig, rng: Rng, routingRng: Rng, predictorRng?: Rng) {
     super(config, rng);
     this.mod = mod;
     this.routingRng = routingRng;
     this.router = mod.routing === 'learned' ? this.addModule('router', new Linear(config.nEmbd, 1, { bias: false, rng })) : null;
+    this.predictor = mod.causal === 'predictor'
+      ? this.addModule('predictor', new CausalPredictor(config.nEmbd, mod.predictorHidden, predictorRng ?? new Rng(PREDICTOR_SEED)))
+      : null;
+    if (this.predictor === null && this.router === null) throw new Error(`causal='aux' needs a router, which routing='random' lacks`);
   }
 
-  /** x (B, T, C), pos (B, T) → (B, T, C); only k = routedK(capacity, T) tokens per sequence are processed. */
+  /** x (B, T, C), pos (B, T) → (B, T, C); top-k: k = routedK(capacity, T) tokens per sequence are processed. */
   override forward(x: Tensor, pos: Int32Array): Tensor {
+    if (this.routingMode === 'causal') return this.causalForward(x, pos, null);
     const [b, t, c] = x.shape as [number, number, number];
     const k = routedK(this.mod.capacity, t);
     const scores = this.score(x, b, t); // (B, T)
     const idx = topk(scores, k); // (B, K), ascending positions, no gradient
-    this.last = { b, t, k, idx, scores };
+    const causal = this.predictor !== null ? this.causalLogits(x) : scores; // (B, T)
+    this.last = { b, t, k, idx, scores, causal };
+    const train = isGradEnabled() && this.mod.auxWeight > 0;
+    this.causalLoss = train ? bceWithLogits(causal, topkTargets(idx, b, t, k)) : null;
     if (k === 0) return x;
 
     const xs = gatherRows(x, idx, k); // (B, K, C)
@@ -69,16 +129,93 @@ export class RoutedBlock extends Block {
     return add(a, m); // (B, K, C)
   }
 
-  /**
-   * Token-by-token decoding needs a causal routing rule (top-k over a sequence is not causal); until that exists a
-   * routed block refuses to decode rather than silently processing every token.
-   */
-  override prefill(_x: Tensor, _pos: Int32Array, _caches: readonly LayerCache[]): Tensor {
-    throw new Error('KV-cache decoding of a Mixture-of-Depths block needs a causal routing rule, which this version lacks');
+  /** The causal rule's logits z for x (..., C) → (...): the predictor's, or the router's under `aux`. */
+  causalLogits(x: Tensor): Tensor {
+    const lead = x.shape.slice(0, -1);
+    if (this.predictor !== null) return reshape(this.predictor.forward(detach(x)), lead);
+    return reshape(linear(x, this.router!.weight, null), lead);
   }
 
-  override decode(_x: Tensor, _pos: Int32Array, _caches: readonly LayerCache[]): Tensor {
-    throw new Error('KV-cache decoding of a Mixture-of-Depths block needs a causal routing rule, which this version lacks');
+  /** The causal forward, filling caches[b] with the keys and values of exactly the processed tokens of sequence b. */
+  override prefill(x: Tensor, pos: Int32Array, caches: readonly LayerCache[]): Tensor {
+    return this.causalForward(x, pos, caches);
+  }
+
+  /**
+   * One token per sequence, x (B, C) at positions pos (B): the tokens the causal rule processes attend to (and are
+   * appended to) their caches and get x + w(r)·f; the others pass unchanged and are not cached.
+   */
+  override decode(x: Tensor, pos: Int32Array, caches: readonly LayerCache[]): Tensor {
+    const [b, c] = x.shape as [number, number];
+    const idx = this.decide(this.causalLogits(x).data, 0, b, 0); // (1, N) processed rows
+    const n = idx.length;
+    if (n === 0) return x;
+    const x3 = reshape(x, [1, b, c]);
+    const xs = reshape(gatherRows(x3, idx, n), [n, c]); // (N, C)
+    const p = tempInts(n);
+    const cs: LayerCache[] = [];
+    for (let j = 0; j < n; j++) {
+      p[j] = pos[idx[j]!]!;
+      cs.push(caches[idx[j]!]!);
+    }
+    const a = this.attn.decode(this.ln1.forward(xs), p, cs); // (N, C)
+    const f = add(a, this.mlp.forward(this.ln2.forward(add(xs, a)))); // (N, C)
+    return reshape(scatterAddRows(x3, reshape(this.weighted(xs, f), [1, n, c]), idx), [b, c]); // (B, C)
+  }
+
+  /**
+   * Causal routing of x (B, T, C): per sequence, the tokens with z > causalBias (a variable number N_b) run the
+   * block among themselves by their original positions, x ← x + w(r)·f; with caches, caches[b] gets their keys and
+   * values. Sequences are processed one at a time on the flattened (1, B·T, C) view.
+   */
+  private causalForward(x: Tensor, pos: Int32Array, caches: readonly LayerCache[] | null): Tensor {
+    const [b, t, c] = x.shape as [number, number, number];
+    const z = this.causalLogits(x).data; // (B, T)
+    const flat = reshape(x, [1, b * t, c]);
+    let out = flat;
+    this.lastCausal = [];
+    this.lastCausalLogits = Float32Array.from(z);
+    for (let i = 0; i < b; i++) {
+      const idx = this.decide(z, i * t, t, i * t); // (1, N) rows of the flat view
+      const n = idx.length;
+      this.lastCausal.push(idx.map((row) => row - i * t));
+      if (n === 0) continue;
+      const p = tempInts(n);
+      for (let j = 0; j < n; j++) p[j] = pos[idx[j]!]!;
+      const xs = gatherRows(flat, idx, n); // (1, N, C)
+      const f = caches === null ? this.update(xs, p) : this.updateCached(xs, p, caches[i]!); // (1, N, C)
+      out = scatterAddRows(out, this.weighted(xs, f), idx); // (1, B·T, C)
+    }
+    return reshape(out, [b, t, c]);
+  }
+
+  /** update() whose attention also appends the keys and values of x (1, N, C) to `cache`. */
+  private updateCached(x: Tensor, pos: Int32Array, cache: LayerCache): Tensor {
+    const a = this.attn.prefill(this.ln1.forward(x), pos, [cache]); // (1, N, C)
+    const m = this.mlp.forward(this.ln2.forward(add(x, a))); // (1, N, C)
+    return add(a, m);
+  }
+
+  /** f (..., N, C) scaled per row by the router weight w(r), r = router · xs (the training rule); as is without router. */
+  private weighted(xs: Tensor, f: Tensor): Tensor {
+    if (this.router === null) return f;
+    const c = f.shape[f.shape.length - 1]!;
+    const n = f.size / c;
+    const r = reshape(linear(xs, this.router.weight, null), [n]); // (N)
+    const w = this.mod.routerWeight === 'sigmoid' ? sigmoid(r) : r;
+    return reshape(rowScale(reshape(f, [n, c]), w), f.shape);
+  }
+
+  /** Indices base + j of the j in [0, n) with z[offset + j] > causalBias, ascending; counted in `counts`. */
+  private decide(z: Float32Array, offset: number, n: number, base: number): Int32Array {
+    let count = 0;
+    for (let j = 0; j < n; j++) if (z[offset + j]! > this.causalBias) count++;
+    const idx = tempInts(count);
+    let at = 0;
+    for (let j = 0; j < n; j++) if (z[offset + j]! > this.causalBias) idx[at++] = base + j;
+    this.counts.seen += n;
+    this.counts.processed += count;
+    return idx;
   }
 
   /** Router logits (B, T), or uniform random scores (no gradient) under `random` routing. */
@@ -95,4 +232,33 @@ export function gatherPositions(pos: Int32Array, idx: Int32Array, b: number, t: 
   const out = tempInts(b * k);
   for (let i = 0; i < b; i++) for (let j = 0; j < k; j++) out[i * k + j] = pos[i * t + idx[i * k + j]!]!;
   return out;
+}
+
+/** BCE targets (B·T): 1 where position t of sequence b is among that sequence's top-k (idx (B, K)), else 0. */
+export function topkTargets(idx: Int32Array, b: number, t: number, k: number): Float32Array {
+  const y = new Float32Array(b * t);
+  for (let i = 0; i < b; i++) for (let j = 0; j < k; j++) y[i * t + idx[i * k + j]!] = 1;
+  return y;
+}
+
+/** Counts of the causal rule (z > bias) against top-k membership. */
+export interface Confusion {
+  tp: number;
+  fp: number;
+  fn: number;
+  tn: number;
+}
+
+/** Adds the causal rule's decisions of a top-k forward's routing `r` to `into`, against its top-k membership. */
+export function addConfusion(into: Confusion, r: Routing, bias: number): Confusion {
+  const y = topkTargets(r.idx, r.b, r.t, r.k);
+  const z = r.causal.data;
+  for (let i = 0; i < y.length; i++) {
+    const predicted = z[i]! > bias;
+    if (y[i] === 1 && predicted) into.tp++;
+    else if (y[i] === 1) into.fn++;
+    else if (predicted) into.fp++;
+    else into.tn++;
+  }
+  return into;
 }

@@ -18,6 +18,10 @@ export interface LogRecord {
   trainFlops: number;
   /** Wall time of the run so far (all sessions, evaluation and checkpoints included). */
   elapsedMs: number;
+  /** MoD: Σ over routed blocks of the causal rule's BCE against top-k membership, mean over the val batches. */
+  causalLoss?: number;
+  /** MoD: per routed block, the causal rule's accuracy against top-k membership on the val batches. */
+  causalAccuracy?: number[];
 }
 
 export function logPath(out: string): string {

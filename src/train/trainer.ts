@@ -28,6 +28,7 @@ import { CONFIG_FILE, loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } fr
 import type { TrainConfig, TrainRun } from './config.js';
 import { loadOptimizer, loadParameters, optimizerTensors, parameterTensors } from './model-state.js';
 import { appendLog, truncateLog, type LogRecord } from './run-log.js';
+import { causalRecord } from './causal-stats.js';
 import { learningRate } from './schedule.js';
 import { StopSignal, signalExitCode, yieldToEventLoop } from './stop-signal.js';
 
@@ -49,6 +50,10 @@ export interface TrainOptions {
   progressStream?: ProgressStream;
   /** Called after every optimizer step (tests). */
   onStep?: (iteration: number) => void;
+  /** Extra evaluation points besides every evalInterval and the last step (`mod compare`: evenly spaced FLOPs). */
+  evalAt?: (iteration: number) => boolean;
+  /** Called after each evaluation has been logged and checkpointed. */
+  onEval?: (record: LogRecord) => void;
 }
 
 export interface TrainResult {
@@ -86,6 +91,8 @@ interface Session {
   progress: Progress;
   stop: StopSignal | null;
   onStep: (iteration: number) => void;
+  evalAt: (iteration: number) => boolean;
+  onEval: (record: LogRecord) => void;
   /** Iteration of the last checkpoint written. */
   savedAt: number;
 }
@@ -155,6 +162,8 @@ function setup(run: TrainRun, io: Io, ckpt: LoadedCheckpoint | null, startMs: nu
     progress: createProgress({ total: cfg.maxIters, start: state.iteration, logInterval: cfg.logInterval, stream: options.progressStream ?? progressStreamFor(io) }),
     stop: null,
     onStep: options.onStep ?? ((): void => {}),
+    evalAt: options.evalAt ?? ((): boolean => false),
+    onEval: options.onEval ?? ((): void => {}),
     savedAt: ckpt === null ? -1 : state.iteration,
   };
   if (options.handleSignals ?? true) s.stop = stopSignal(s);
@@ -247,7 +256,7 @@ async function loop(s: Session): Promise<TrainResult> {
     trainTokens += tokensPerStep;
     s.progress.update(state.iteration, { loss, tokensPerSec: (trainTokens / trainMs) * 1000 });
     s.onStep(state.iteration);
-    if (state.iteration % cfg.evalInterval === 0 || state.iteration === cfg.maxIters) last = await evaluateAndSave(s, lr);
+    if (state.iteration % cfg.evalInterval === 0 || state.iteration === cfg.maxIters || s.evalAt(state.iteration)) last = await evaluateAndSave(s, lr);
     await yieldToEventLoop();
     if (s.stop?.requested === true && state.iteration < cfg.maxIters) return interrupt(s, last);
   }
@@ -264,12 +273,12 @@ function step(s: Session, params: Tensor[], batch: Batch, lr: number): number {
   let lossSum = 0;
   for (let micro = 0; micro < accum; micro++) {
     randomBatch(s.data.train, cfg.batchSize, batch.T, s.batchRng, batch);
-    const { loss } = model.forward(batch.x, cfg.batchSize, batch.T, batch.y);
+    const { loss, trainingLoss } = model.forward(batch.x, cfg.batchSize, batch.T, batch.y);
     lossSum += loss!.item();
-    backward(loss!, seed);
+    backward(trainingLoss!, seed); // the LM loss, plus the causal routing BCE of a MoD model
     releaseGraph();
   }
-  if (cfg.gradClip > 0) clipGradNorm(params, cfg.gradClip);
+  if (cfg.gradClip > 0) for (const group of model.clipGroups()) clipGradNorm(group, cfg.gradClip); // predictors apart
   s.opt.step({ lr });
   zeroGrad(params);
   return lossSum / accum;
@@ -302,11 +311,13 @@ async function evaluateAndSave(s: Session, lr: number): Promise<LogRecord> {
     tokensSeen: state.tokensSeen,
     trainFlops: s.flopsPerToken * state.tokensSeen,
     elapsedMs: elapsedMs(s),
+    ...causalRecord(s.model, s.evalSets.val),
   };
   appendLog(s.cfg.out, record);
   save(s);
   s.progress.log(`iter ${record.iter}: train loss ${trainLoss.toFixed(4)}, val loss ${valLoss.toFixed(4)} | lr ${record.lr.toExponential(2)}`
     + ` | ${formatSi(record.tokensSeen, 'tokens')} | ${formatSi(record.trainFlops, 'FLOP')} | ${formatDuration(record.elapsedMs / 1000)}`);
+  s.onEval(record);
   return record;
 }
 

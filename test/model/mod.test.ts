@@ -22,7 +22,8 @@ const base: ModelConfig = {
   tiedEmbeddings: true,
   positions: 'learned',
 };
-const learned: ModConfig = { capacity: 0.25, every: 2, routerWeight: 'raw', routing: 'learned' };
+// The top-k path alone: the router is the causal rule and no BCE is added (test/model/causal.test.ts covers those).
+const learned: ModConfig = { capacity: 0.25, every: 2, routerWeight: 'raw', routing: 'learned', causal: 'aux', auxWeight: 0, predictorHidden: 4 };
 
 function makeBlock(mod: Partial<ModConfig> = {}, cfg: Partial<ModelConfig> = {}, seed = 1): RoutedBlock {
   const m = { ...learned, ...mod };
@@ -242,7 +243,7 @@ describe('RoutedBlock', () => {
   });
 
   it('random routing has no router and no router gradient, and adds the update unscaled', () => {
-    const rb = makeBlock({ routing: 'random', capacity: 0.5 });
+    const rb = makeBlock({ routing: 'random', capacity: 0.5, causal: 'predictor' });
     assert.equal(rb.router, null);
     assert.ok(!rb.namedParameters().some(([n]) => n.includes('router')));
     const [b, t, c] = [2, 6, 8];
@@ -254,7 +255,8 @@ describe('RoutedBlock', () => {
     assert.equal(scores.requiresGrad, false);
     assert.equal(scores.node, null, 'the random scores are not on the tape');
     backward(y, new Float32Array(y.size).fill(1));
-    assert.ok(rb.parameters().every((p) => p.grad !== null), 'every block parameter gets a gradient');
+    const predictor = new Set(rb.predictor!.parameters());
+    assert.ok(rb.parameters().every((p) => p.grad !== null || predictor.has(p)), 'every block parameter gets a gradient');
     releaseGraph();
     // Unscaled: sequence 0 equals x + f(x̃) exactly as the block computes it.
     noGrad(() => {

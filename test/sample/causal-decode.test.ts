@@ -1,0 +1,145 @@
+// KV-cache decoding of Mixture-of-Depths models by the causal rule: token by token equals the full-sequence causal
+// forward, a routed block caches exactly the tokens it processed, and skipped tokens do no work in that block.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { noGrad, releaseGraph } from '../../src/engine/autograd.js';
+import { Rng } from '../../src/engine/rng.js';
+import type { Tensor } from '../../src/engine/tensor.js';
+import { type ModelConfig, modConfigDefaults } from '../../src/model/config.js';
+import { calibrateCausalBias } from '../../src/model/calibrate.js';
+import type { GPT } from '../../src/model/gpt.js';
+import { generate, kvCacheLogits, windowLogits } from '../../src/sample/generate.js';
+import { KVCache } from '../../src/sample/kv-cache.js';
+import { randInts } from '../helpers.js';
+import { randomModel, tinyConfig } from './fixtures.js';
+
+const modCfg = (over: Partial<ModelConfig> = {}): ModelConfig =>
+  tinyConfig({ nLayer: 4, mod: { ...modConfigDefaults, capacity: 0.5, every: 2, predictorHidden: 8 }, ...over });
+
+/** A random model whose routed blocks each process about half of the tokens of random text. */
+function halfRouted(cfg: ModelConfig, seed: number): GPT {
+  const model = randomModel(cfg, seed);
+  const ids = randInts(8 * cfg.blockSize, cfg.vocabSize, seed + 1000);
+  calibrateCausalBias(model, ids, 8, cfg.blockSize, 0.5);
+  return model;
+}
+
+/** Full causal forward of ids (B, T): logits (B, T, V) and, per routed block and sequence, its processed positions. */
+function fullCausal(model: GPT, ids: Int32Array, b: number, t: number): { logits: Float32Array; processed: number[][][] } {
+  model.setRouting('causal');
+  const logits = noGrad(() => Float32Array.from(model.forward(ids, b, t).logits.data));
+  const processed = model.routedBlocks().map((blk) => blk.lastCausal.map((p) => Array.from(p)));
+  releaseGraph();
+  return { logits, processed };
+}
+
+/** Prefills ids[:, :p] and decodes the rest one token per step; the logits (B, T, V) of positions p-1.. (earlier: NaN). */
+function decodeAll(model: GPT, ids: Int32Array, b: number, t: number, p: number, cache: KVCache): Float32Array {
+  const v = model.config.vocabSize;
+  const out = new Float32Array(b * t * v).fill(Number.NaN);
+  const put = (logits: Tensor, pos: number): void => {
+    for (let s = 0; s < b; s++) out.set(logits.data.subarray(s * v, (s + 1) * v), (s * t + pos) * v);
+  };
+  const prompt = new Int32Array(b * p);
+  for (let s = 0; s < b; s++) prompt.set(ids.subarray(s * t, s * t + p), s * p);
+  noGrad(() => put(model.prefill(prompt, b, p, cache), p - 1));
+  releaseGraph();
+  for (let pos = p; pos < t; pos++) {
+    const tokens = Int32Array.from({ length: b }, (_, s) => ids[s * t + pos]!);
+    noGrad(() => put(model.decodeStep(tokens, cache), pos));
+    releaseGraph();
+  }
+  return out;
+}
+
+function assertLogitsClose(got: Float32Array, want: Float32Array, from: (i: number) => boolean, what: string): void {
+  let checked = 0;
+  for (let i = 0; i < want.length; i++) {
+    if (!from(i)) continue;
+    assert.ok(Math.abs(got[i]! - want[i]!) < 2e-4, `${what}: logit ${i}: ${got[i]} vs ${want[i]}`);
+    checked++;
+  }
+  assert.ok(checked > 0);
+}
+
+for (const positions of ['learned', 'rope'] as const) {
+  test(`token-by-token decode equals the full causal forward: same decisions, same logits (${positions})`, () => {
+    const cfg = modCfg({ positions });
+    const model = halfRouted(cfg, 31);
+    const t = cfg.blockSize;
+    const ids = randInts(t, cfg.vocabSize, 32);
+    const full = fullCausal(model, ids, 1, t);
+    const counts = full.processed.map((p) => p[0]!.length);
+    assert.ok(counts.every((n) => n > 0 && n < t), `each routed block processes some tokens but not all (${counts.join(', ')})`);
+    for (const p of [1, 5]) {
+      const cache = KVCache.forModel(cfg, 1);
+      const got = decodeAll(model, ids, 1, t, p, cache);
+      assertLogitsClose(got, full.logits, (i) => Math.floor(i / cfg.vocabSize) >= p - 1, `prompt ${p}`);
+      // A routed block's cache holds exactly the tokens it processed, by position; a dense block's, every token.
+      model.h.forEach((blk, l) => {
+        const c = cache.layers[l]![0]!;
+        const r = model.routedBlocks().indexOf(blk as never);
+        const want = r < 0 ? Array.from({ length: t }, (_, i) => i) : full.processed[r]![0]!;
+        assert.deepEqual(Array.from(c.positions.subarray(0, c.length)), want, `layer ${l} prompt ${p}`);
+        assert.ok(c.keys.subarray(c.length * cfg.nEmbd).every((x) => x === 0), `layer ${l}: nothing written past its length`);
+      });
+    }
+  });
+}
+
+test('batched decode (B = 3) equals the batched causal forward, each sequence with its own decisions', () => {
+  const cfg = modCfg();
+  const model = halfRouted(cfg, 41);
+  const [b, t] = [3, cfg.blockSize];
+  const ids = randInts(b * t, cfg.vocabSize, 42);
+  const full = fullCausal(model, ids, b, t);
+  const cache = KVCache.forModel(cfg, b);
+  const got = decodeAll(model, ids, b, t, 3, cache);
+  assertLogitsClose(got, full.logits, (i) => Math.floor(i / cfg.vocabSize) % t >= 2, 'B = 3');
+  model.routedBlocks().forEach((blk, r) => {
+    const l = model.h.indexOf(blk);
+    for (let s = 0; s < b; s++) {
+      const c = cache.layers[l]![s]!;
+      assert.deepEqual(Array.from(c.positions.subarray(0, c.length)), full.processed[r]![s], `layer ${l} sequence ${s}`);
+    }
+  });
+  assert.ok(new Set(full.processed.flat().map((p) => p.join(','))).size > 2, 'the sequences route differently');
+});
+
+test('a skipped token does no work in a routed block: attention and MLP see only processed rows', () => {
+  const cfg = modCfg();
+  const model = halfRouted(cfg, 51);
+  const blk = model.routedBlocks()[0]!;
+  Object.assign(blk.counts, { seen: 0, processed: 0 });
+  let attnRows = 0;
+  let mlpRows = 0;
+  const attnDecode = blk.attn.decode.bind(blk.attn);
+  const mlpForward = blk.mlp.forward.bind(blk.mlp);
+  blk.attn.decode = (x, pos, caches) => ((attnRows += x.shape[0]!), attnDecode(x, pos, caches));
+  blk.mlp.forward = (x) => ((mlpRows += x.size / cfg.nEmbd), mlpForward(x));
+  const t = cfg.blockSize;
+  const ids = randInts(t, cfg.vocabSize, 52);
+  const cache = KVCache.forModel(cfg, 1);
+  decodeAll(model, ids, 1, t, 1, cache);
+  const l = model.h.indexOf(blk);
+  const processed = cache.layers[l]![0]!.length;
+  const prefilled = cache.layers[l]![0]!.positions[0] === 0 ? 1 : 0; // the one-token prompt went through prefill
+  assert.ok(processed < t - 2, `the block skipped tokens (${processed} of ${t} processed)`);
+  assert.equal(attnRows, processed - prefilled, 'attention decode ran on the processed tokens only');
+  assert.equal(mlpRows, processed, 'the MLP ran on the processed tokens only');
+  assert.equal(blk.counts.processed, processed);
+  assert.equal(blk.counts.seen, t);
+});
+
+test('a prompt longer than blockSize is cropped to its last blockSize tokens: cached and windowed sampling agree', () => {
+  const cfg = modCfg();
+  const model = halfRouted(cfg, 61);
+  model.setRouting('causal');
+  const prompt = randInts(2 * cfg.blockSize + 3, cfg.vocabSize, 62);
+  const opts = { maxNewTokens: 20, temperature: 1, topK: null, topP: 1 };
+  const source = kvCacheLogits(model);
+  const cached = generate(model, prompt, { ...opts, rng: new Rng(5), logits: source });
+  const windowed = generate(model, prompt, { ...opts, rng: new Rng(5), logits: windowLogits(model) });
+  assert.deepEqual(Array.from(cached), Array.from(windowed));
+  assert.equal(source.prefills, 20, 'past blockSize every step re-prefills the cropped window');
+});
