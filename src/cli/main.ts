@@ -26,7 +26,7 @@ function buildProgram(io: Io): Command {
   registerEval(program, io);
   registerInfo(program, io);
   registerBench(program, io);
-  registerCompare(program);
+  registerCompare(program, io);
   return program;
 }
 

@@ -47,9 +47,9 @@ describe('errors', () => {
   });
 
   it('a UserError thrown inside a command: one line, no stack, exit code 2', async () => {
-    const r = await run('compare', '--anything');
+    const r = await run('compare', '--nLayer=2');
     assert.equal(r.code, 2);
-    assert.equal(r.stderr, 'error: mod compare is not implemented yet\n');
+    assert.equal(r.stderr, 'error: mod compare needs --budget FLOPS: the training FLOPs each run may spend, e.g. --budget=3e13\n');
   });
 
   it('train validates before training', async () => {

@@ -1,0 +1,125 @@
+// Progress across a whole comparison: the current run, its step, overall progress and ETA, and the best val loss
+// so far per variant. On a terminal one status line is redrawn in place (at most 4 times a second) and messages
+// scroll above it; otherwise plain lines are printed at the start of each run and at each evaluation.
+//
+// Overall progress is measured in training FLOPs (every run spends the same budget), and the ETA assumes the rest
+// runs at the FLOP rate seen so far, evaluation included: variants with different speeds make it drift a little.
+import { formatDuration, formatSi } from '../cli/format.js';
+import type { ProgressStream } from '../cli/progress.js';
+
+export interface ProgressRun {
+  name: string;
+  variant: string;
+  steps: number;
+  flopsPerStep: number;
+}
+
+export interface CompareProgressOptions {
+  runs: readonly ProgressRun[];
+  stream: ProgressStream;
+  /** Default stream.isTTY. */
+  tty?: boolean;
+  /** Clock in ms (tests). */
+  now?: () => number;
+}
+
+const REDRAW_MS = 250;
+
+export class CompareProgress {
+  private readonly runs: readonly ProgressRun[];
+  private readonly stream: ProgressStream;
+  private readonly tty: boolean;
+  private readonly now: () => number;
+  private readonly t0: number;
+  private readonly totalFlops: number;
+  private readonly best = new Map<string, number>();
+  private current = -1;
+  private iter = 0;
+  private doneFlops = 0;
+  private lastDraw = -Infinity;
+  private drawn = false;
+
+  constructor(opts: CompareProgressOptions) {
+    this.runs = opts.runs;
+    this.stream = opts.stream;
+    this.tty = opts.tty ?? opts.stream.isTTY === true;
+    this.now = opts.now ?? ((): number => performance.now());
+    this.t0 = this.now();
+    this.totalFlops = opts.runs.reduce((s, r) => s + r.steps * r.flopsPerStep, 0);
+    for (const r of opts.runs) if (!this.best.has(r.variant)) this.best.set(r.variant, Number.NaN);
+  }
+
+  /** Run `index` of the plan starts. */
+  startRun(index: number): void {
+    if (this.current >= 0) this.doneFlops += this.runs[this.current]!.steps * this.runs[this.current]!.flopsPerStep;
+    this.current = index;
+    this.iter = 0;
+    const r = this.runs[index]!;
+    this.log(`[${index + 1}/${this.runs.length}] ${r.name}: ${r.steps} steps of ${formatSi(r.flopsPerStep, 'FLOP')}`);
+  }
+
+  step(iter: number): void {
+    this.iter = iter;
+    if (this.tty && this.now() - this.lastDraw >= REDRAW_MS) this.draw();
+  }
+
+  /** An evaluation of the current run. */
+  evaluated(iter: number, valLoss: number): void {
+    const r = this.runs[this.current]!;
+    const b = this.best.get(r.variant)!;
+    if (Number.isNaN(b) || valLoss < b) this.best.set(r.variant, valLoss);
+    if (!this.tty) this.stream.write(`${this.status()} | val ${valLoss.toFixed(4)} at iter ${iter}\n`);
+    else this.draw();
+  }
+
+  /** A message above the status line (a plain line off a terminal). */
+  log(line: string): void {
+    if (this.tty) {
+      this.clear();
+      this.stream.write(line + '\n');
+      this.draw();
+    } else {
+      this.stream.write(line + '\n');
+    }
+  }
+
+  stop(): void {
+    if (this.tty && this.drawn) this.stream.write('\n');
+    this.drawn = false;
+  }
+
+  /** Fraction of all training FLOPs done, in [0, 1]. */
+  fraction(): number {
+    const r = this.runs[this.current];
+    const flops = this.doneFlops + (r === undefined ? 0 : this.iter * r.flopsPerStep);
+    return this.totalFlops === 0 ? 1 : Math.min(1, flops / this.totalFlops);
+  }
+
+  /** Seconds left, or NaN before any progress. */
+  etaSeconds(): number {
+    const f = this.fraction();
+    if (f <= 0) return Number.NaN;
+    return (((this.now() - this.t0) / 1000) * (1 - f)) / f;
+  }
+
+  /** `[2/3 mod-s1337] iter 40/90 | 51% | ETA 3m10s | best val: dense 2.1034, mod 2.1501, random ?` */
+  status(): string {
+    const r = this.runs[this.current];
+    const head = r === undefined ? '[-]' : `[${this.current + 1}/${this.runs.length} ${r.name}] iter ${this.iter}/${r.steps}`;
+    const best = [...this.best].map(([v, l]) => `${v} ${Number.isNaN(l) ? '?' : l.toFixed(4)}`).join(', ');
+    return `${head} | ${(this.fraction() * 100).toFixed(0)}% | ETA ${formatDuration(this.etaSeconds())} | best val: ${best}`;
+  }
+
+  private draw(): void {
+    this.lastDraw = this.now();
+    // Cut to the terminal's width so the line never wraps (a wrapped line cannot be redrawn in place).
+    const cols = (this.stream as { columns?: number }).columns ?? 0;
+    const text = this.status();
+    this.stream.write(`\r\x1b[2K${cols > 20 ? text.slice(0, cols - 1) : text}`);
+    this.drawn = true;
+  }
+
+  private clear(): void {
+    if (this.drawn) this.stream.write('\r\x1b[2K');
+  }
+}
