@@ -57,7 +57,7 @@ export const modConfigDefaults: ModConfig = {
   routing: 'learned',
   causal: 'predictor',
   auxWeight: 0.1,
-  predictorHidden: 16,
+  predictorHidden: 64,
 };
 
 /**

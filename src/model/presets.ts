@@ -115,7 +115,7 @@ const brownModSmall: Preset = {
   description: 'brown-small with Mixture-of-Depths routing (capacity 0.125, every 2nd block)',
   model: {
     ...brownSmall.model,
-    mod: { capacity: 0.125, every: 2, routerWeight: 'raw', routing: 'learned', causal: 'predictor', auxWeight: 0.1, predictorHidden: 16 },
+    mod: { capacity: 0.125, every: 2, routerWeight: 'raw', routing: 'learned', causal: 'predictor', auxWeight: 0.1, predictorHidden: 64 },
   },
   train: { ...brownSmall.train, out: 'out/brown-mod-small' },
 };
