@@ -11,12 +11,13 @@
 //           for ir in MC step MR:
 //             micro-kernel: C tile (MR,NR) += A panel (MR,KC) · B panel (KC,NR), accumulators in registers
 // Edge tiles use micro-kernels instantiated for fewer rows / vectors, with masked stores for the last vector.
-// Threads: C is cut into one rectangle per thread (the cut that balances the padded work best); each thread
-// runs the serial algorithm on its rectangle with its own thread_local packing buffers.
+// Threads: C is cut into one rectangle per thread (the grid that minimises the largest share of padded tiles plus
+// packing); each thread runs the serial algorithm on its rectangle with its own thread_local packing buffers.
 // M == 1 or N == 1 (decode steps, the MoD router's 1-wide projection) go to GEMV loops without packing.
 //
 // SIMD paths: AVX-512 (14x32 tile: 28 zmm accumulators + 2 B vectors), AVX2+FMA (6x16 tile: 12 ymm accumulators),
-// and plain C++. The level is read from simd_level() on every call.
+// and plain C++ (4x8). The level is read from simd_level() on every call. Every C element is summed over K in the
+// same order whatever the thread count or tile position, so results do not depend on the number of threads.
 #include <algorithm>
 #include <array>
 #include <cstdlib>
@@ -32,21 +33,9 @@
 #endif
 
 #include "common.h"
+#include "gemm_api.h"
 
 namespace mod {
-
-// Element (i,p) of op(A) is a[i*ars + p*acs]; element (p,j) of op(B) is b[p*brs + j*bcs]; c is (M,N) with row
-// stride ldc. One of each pair of strides is 1 (row-major storage, transposed or not).
-struct Gemm {
-  float* c;
-  int64_t ldc;
-  const float* a;
-  int64_t ars, acs;
-  const float* b;
-  int64_t brs, bcs;
-  int64_t m, n, k;
-  bool accumulate;
-};
 
 namespace {
 
