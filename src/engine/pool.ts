@@ -1,7 +1,12 @@
 // A buffer pool: free lists of float32 and int32 buffers keyed by exact length. A training step asks for the same
 // lengths every time, so after the first step every op output, cache and gradient is a reused buffer and the
-// memory in use stays flat. Lengths that went unused for a whole step are dropped at the step's end (endStep), so
-// shape-changing workloads (sampling with a growing context) do not hoard one buffer set per length.
+// memory in use stays flat. Lengths that went unused for KEEP_STEPS steps are dropped at a step's end (endStep), so
+// shape-changing workloads (sampling with a growing context) do not hoard one buffer set per length, while loops
+// that alternate a few shapes (training steps between evaluations, benchmarks that interleave several models) keep
+// reusing theirs.
+
+/** Steps a length may go unused before its free list is dropped. */
+const KEEP_STEPS = 8;
 
 interface FreeList<T> {
   buffers: T[];
@@ -80,10 +85,10 @@ export class BufferPool {
     else this.i32s.give(buf, this.step);
   }
 
-  /** Ends a step: forgets lengths that were not used in this step or the previous one. */
+  /** Ends a step: forgets lengths that were not used in the last KEEP_STEPS steps. */
   endStep(): void {
-    this.f32s.trim(this.step - 1);
-    this.i32s.trim(this.step - 1);
+    this.f32s.trim(this.step - KEEP_STEPS + 1);
+    this.i32s.trim(this.step - KEEP_STEPS + 1);
     this.step++;
   }
 
