@@ -17,6 +17,7 @@ import { createProgress, type Progress, type ProgressStream } from '../cli/progr
 import { loadDataset, randomBatch, evalBatches, tokenizerFromJSON, type Batch, type Dataset } from '../data/index.js';
 import { backward, noGrad, releaseGraph, zeroGrad } from '../engine/autograd.js';
 import { Rng } from '../engine/rng.js';
+import { median } from '../bench/stats.js';
 import type { Tensor } from '../engine/tensor.js';
 import { ConfigError } from '../errors.js';
 import { backendInfo } from '../kernels/index.js';
@@ -95,6 +96,8 @@ interface Session {
   onEval: (record: LogRecord) => void;
   /** Iteration of the last checkpoint written. */
   savedAt: number;
+  /** Wall time of each optimizer step of this process (evaluations and checkpoints excluded), ms. */
+  stepMs: number[];
 }
 
 /** Trains `run` (resuming from run.train.out when run.resume), printing to io. */
@@ -165,6 +168,7 @@ function setup(run: TrainRun, io: Io, ckpt: LoadedCheckpoint | null, startMs: nu
     evalAt: options.evalAt ?? ((): boolean => false),
     onEval: options.onEval ?? ((): void => {}),
     savedAt: ckpt === null ? -1 : state.iteration,
+    stepMs: [],
   };
   if (options.handleSignals ?? true) s.stop = stopSignal(s);
   return s;
@@ -252,7 +256,9 @@ async function loop(s: Session): Promise<TrainResult> {
     const loss = step(s, params, batch, lr);
     state.iteration++;
     state.tokensSeen += tokensPerStep;
-    trainMs += performance.now() - t0;
+    const dt = performance.now() - t0;
+    s.stepMs.push(dt);
+    trainMs += dt;
     trainTokens += tokensPerStep;
     s.progress.update(state.iteration, { loss, tokensPerSec: (trainTokens / trainMs) * 1000 });
     s.onStep(state.iteration);
@@ -356,7 +362,8 @@ function printDone(s: Session, last: LogRecord | null): void {
   const out = s.cfg.out;
   if (last !== null) {
     s.io.out(`done: iteration ${last.iter}, train loss ${last.trainLoss.toFixed(4)}, val loss ${last.valLoss.toFixed(4)}`
-      + ` (best ${s.state.bestValLoss?.toFixed(4) ?? '?'}) in ${formatDuration(last.elapsedMs / 1000)}\n`);
+      + ` (best ${s.state.bestValLoss?.toFixed(4) ?? '?'}) in ${formatDuration(last.elapsedMs / 1000)}`
+      + (s.stepMs.length > 0 ? `, median ${median(s.stepMs).toFixed(1)} ms/step\n` : '\n'));
   }
   s.io.out(`checkpoint: ${out} (config.json, model.safetensors, optimizer.safetensors; log.jsonl)\n`);
   s.io.out(`try: npx mod sample --ckpt ${out}   or   npx mod eval --ckpt ${out}\n`);
