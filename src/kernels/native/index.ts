@@ -20,6 +20,9 @@ export interface Addon {
 }
 
 function findAddon(): string | undefined {
+  // MOD_ADDON_PATH points at another build of the addon (and lets tests simulate a missing one).
+  const override = process.env.MOD_ADDON_PATH;
+  if (override !== undefined && override !== '') return existsSync(override) ? override : undefined;
   // dist/src/kernels/native/index.js and src/kernels/native/index.ts both sit 3-4 levels below the package root.
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
@@ -33,7 +36,10 @@ function findAddon(): string | undefined {
 /** Loads the addon, or returns the reason it could not be loaded. */
 export function loadAddon(): Addon | string {
   const file = findAddon();
-  if (file === undefined) return 'build/Release/mod_native.node not found (run `npm run build:addon`)';
+  if (file === undefined) {
+    const where = process.env.MOD_ADDON_PATH ? `MOD_ADDON_PATH=${process.env.MOD_ADDON_PATH}` : 'build/Release/mod_native.node';
+    return `${where} not found (run \`npm run build:addon\`)`;
+  }
   try {
     return createRequire(import.meta.url)(file) as Addon;
   } catch (e) {
