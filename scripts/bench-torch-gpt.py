@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch reference for side-by-side timing (a dev tool; the product never runs Python).
 
-A nanoGPT-equivalent GPT (pre-LN, GELU tanh... nanoGPT uses exact GELU; so do we here) trained with nanoGPT's
+A nanoGPT-equivalent GPT (pre-LN, exact GELU as nanoGPT, tied embeddings, no bias) trained with nanoGPT's
 shakespeare_char CPU recipe, and a one-block forward+backward benchmark at the shapes of `mod bench block`.
 Written for this project from the recipe's description; needs Debian's python3-torch (1.13):
   apt-get install python3-torch
@@ -94,7 +94,7 @@ def recipe(args):
     data = np.array([stoi[c] for c in text], dtype=np.int64)
     n = len(data)
     train, val = data[: int(n * 0.9)], data[int(n * 0.9):]
-    torch.manual_seed(1337)
+    torch.manual_seed(args.seed)
     B, T = 12, 64
     model = GPT(len(chars), T, 4, 4, 128, False)
     decay = [p for p in model.parameters() if p.dim() >= 2]
@@ -172,6 +172,7 @@ if __name__ == '__main__':
     ap.add_argument('--eval', action='store_true')
     ap.add_argument('--threads', type=int, default=0, help='0 = torch default')
     ap.add_argument('--repeats', type=int, default=10)
+    ap.add_argument('--seed', type=int, default=1337)
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)

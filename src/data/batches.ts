@@ -67,6 +67,6 @@ export function sequentialWindows(tokens: Int32Array, T: number, partial = false
 function checkLength(tokens: Int32Array, T: number): void {
   if (tokens.length < T + 1) {
     throw new DataError(`the data has ${tokens.length} tokens, fewer than blockSize+1 = ${T + 1} needed for one `
-      + 'training window: use more text or a smaller --block-size');
+      + 'training window: use more text or a smaller --blockSize');
   }
 }

@@ -59,6 +59,6 @@ function checkSize(d: Dataset, blockSize: number): void {
   for (const [name, tokens] of [['train', d.train], ['validation', d.val]] as const) {
     if (tokens.length >= need) continue;
     throw new DataError(`${d.source} has ${total} ${d.tokenizer.kind} tokens; its ${name} split has ${tokens.length}, `
-      + `fewer than blockSize+1 = ${need}: use more text (about ${Math.ceil(need / 0.1)} tokens) or a smaller --block-size`);
+      + `fewer than blockSize+1 = ${need}: use more text (about ${Math.ceil(need / 0.1)} tokens) or a smaller --blockSize`);
   }
 }

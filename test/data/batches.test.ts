@@ -62,7 +62,7 @@ test('too few tokens for one window is a DataError', () => {
   assert.throws(() => randomBatch(arange(8), 1, 8, new Rng(1)), (e: unknown) => {
     assert.ok(e instanceof DataError);
     assert.equal(e.message, 'the data has 8 tokens, fewer than blockSize+1 = 9 needed for one training window: '
-      + 'use more text or a smaller --block-size');
+      + 'use more text or a smaller --blockSize');
     return true;
   });
 });

@@ -99,7 +99,7 @@ test('DataError: data shorter than blockSize+1 tokens in a split', () => {
   const f = write('short.txt', 'x'.repeat(100));
   throwsDataError(() => loadDataset({ data: f, tokenizer: 'byte', blockSize: 16 }),
     `${f} (100 characters, 90/10 train/val split) has 100 byte tokens; its validation split has 10, fewer than `
-    + 'blockSize+1 = 17: use more text (about 170 tokens) or a smaller --block-size');
+    + 'blockSize+1 = 17: use more text (about 170 tokens) or a smaller --blockSize');
   assert.equal(loadDataset({ data: f, tokenizer: 'byte', blockSize: 9 }).val.length, 10);
 });
 
