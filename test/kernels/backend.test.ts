@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { nativeBackend, referenceKernels } from '../../src/kernels/index.js';
 
 const indexUrl = new URL('../../src/kernels/index.js', import.meta.url).href;
 // Under tsx the sources are .ts and the child needs the tsx loader; compiled tests import dist's .js.
@@ -18,6 +19,17 @@ function run(env: Record<string, string>): { stdout: string; stderr: string; sta
   });
   return { stdout: r.stdout.trim(), stderr: r.stderr, status: r.status };
 }
+
+describe('native backend', () => {
+  it('provides every kernel of the interface itself (none falls back to TypeScript)', () => {
+    const n = nativeBackend();
+    assert.notEqual(typeof n, 'string', `addon unavailable: ${String(n)}`);
+    if (typeof n === 'string') return;
+    assert.deepEqual(n.missing, []);
+    const names = Object.keys(referenceKernels).filter((k) => k !== 'name');
+    for (const k of names) assert.equal(typeof (n.addon as unknown as Record<string, unknown>)[k], 'function', `addon lacks ${k}`);
+  });
+});
 
 describe('backend selection', () => {
   it('uses the native addon by default', () => {
