@@ -62,3 +62,28 @@ export function simdLevels(): Array<'scalar' | 'avx2' | 'avx512'> {
   const d = addonForTest().getSimdDetected();
   return d === 'avx512' ? ['scalar', 'avx2', 'avx512'] : d === 'avx2' ? ['scalar', 'avx2'] : ['scalar'];
 }
+
+/** Runs body once per SIMD level this CPU has (checking the addon really switched), restoring the best level after. */
+export function forEachSimdLevel(body: (level: string) => void): void {
+  const addon = addonForTest();
+  try {
+    for (const level of simdLevels()) {
+      assert.equal(addon.setSimd(level), level, `the addon did not switch to ${level}`);
+      body(level);
+    }
+  } finally {
+    addon.setSimd('avx512');
+  }
+}
+
+/** Runs body with the pool at `threads` threads, restoring the previous count afterwards. */
+export function withThreads<T>(threads: number, body: () => T): T {
+  const addon = addonForTest();
+  const before = addon.getThreads();
+  addon.setThreads(threads);
+  try {
+    return body();
+  } finally {
+    addon.setThreads(before);
+  }
+}

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { referenceKernels as ref, type AttentionDims, type Kernels } from '../../src/kernels/index.js';
-import { addonForTest, assertClose, nativeKernelsForTest, randArray, rng, simdLevels } from '../helpers.js';
+import { addonForTest, assertClose, forEachSimdLevel, nativeKernelsForTest, randArray, rng } from '../helpers.js';
 
 const dims = (b: number, t: number, nHead: number, headSize: number, rope: boolean): AttentionDims => ({
   b,
@@ -87,15 +87,7 @@ function positions(b: number, t: number, kind: 'seq' | 'gaps' | 'shuffled', seed
 
 function withEveryLevel(fn: (k: Kernels, level: string) => void): void {
   const k = nativeKernelsForTest();
-  const addon = addonForTest();
-  try {
-    for (const level of simdLevels()) {
-      assert.equal(addon.setSimd(level), level);
-      fn(k, level);
-    }
-  } finally {
-    addon.setSimd('avx512');
-  }
+  forEachSimdLevel((level) => fn(k, level));
 }
 
 test('reference forward: hand-checked numbers (B=1, T=3, one head, headSize 2)', () => {

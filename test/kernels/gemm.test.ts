@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { referenceKernels as ref } from '../../src/kernels/index.js';
-import { addonForTest, assertClose, nativeKernelsForTest, randArray, randInts, simdLevels } from '../helpers.js';
+import { addonForTest, assertClose, forEachSimdLevel, nativeKernelsForTest, randArray, randInts, withThreads } from '../helpers.js';
 
 type Shape = [m: number, k: number, n: number];
 
@@ -35,19 +35,6 @@ function naiveMatmul(a: Float32Array, b: Float32Array, m: number, k: number, n: 
 /** Integer-valued floats in [-4, 4]: every product and sum below is exact in float32. */
 function intArray(n: number, seed: number): Float32Array {
   return Float32Array.from(randInts(n, 9, seed), (v) => v - 4);
-}
-
-/** Runs fn at every SIMD level the CPU has, restoring avx512 afterwards. */
-function atEachLevel(fn: (level: string) => void): void {
-  const addon = addonForTest();
-  try {
-    for (const level of simdLevels()) {
-      addon.setSimd(level);
-      fn(level);
-    }
-  } finally {
-    addon.setSimd('avx512');
-  }
 }
 
 test('reference matmul: fixed 2x3 · 3x2 fixture, all transposes, with and without accumulate', () => {
@@ -134,7 +121,7 @@ test('native matmul matches reference: all transposes × accumulate × SIMD leve
       for (const acc of [false, true]) {
         const want = c0.slice();
         ref.matmul(want, a, b, m, n, k, ta, tb, acc);
-        atEachLevel((level) => {
+        forEachSimdLevel((level) => {
           const got = acc ? c0.slice() : new Float32Array(m * n).fill(Number.NaN);
           native.matmul(got, a, b, m, n, k, ta, tb, acc);
           assertClose(got, want, 1e-4, 1e-4, `${level} ${m}x${k}x${n} transA=${ta} transB=${tb} acc=${acc}`);
@@ -150,7 +137,7 @@ test('native matmul is exact on integer fixtures at every SIMD level', () => {
   const a = intArray(m * k, 1);
   const b = intArray(k * n, 2);
   const want = naiveMatmul(a, b, m, k, n);
-  atEachLevel((level) => {
+  forEachSimdLevel((level) => {
     for (const [ta, tb] of combos) {
       const c = new Float32Array(m * n);
       native.matmul(c, ta ? transpose(a, m, k) : a, tb ? transpose(b, k, n) : b, m, n, k, ta, tb, false);
@@ -161,28 +148,23 @@ test('native matmul is exact on integer fixtures at every SIMD level', () => {
 
 test('native matmul gives the same result with 1 and 2 threads', () => {
   const native = nativeKernelsForTest();
-  const addon = addonForTest();
-  const before = addon.getThreads();
+  const before = addonForTest().getThreads();
   const [m, k, n] = [300, 257, 129];
   const a = randArray(m * k, 7);
   const b = randArray(k * n, 8);
-  try {
-    atEachLevel((level) => {
-      for (const [ta, tb] of combos) {
-        const got: Float32Array[] = [];
-        for (const threads of [1, 2]) {
-          addon.setThreads(threads);
+  forEachSimdLevel((level) => {
+    for (const [ta, tb] of combos) {
+      const got = [1, 2].map((threads) =>
+        withThreads(threads, () => {
           const c = new Float32Array(m * n);
           native.matmul(c, a, b, m, n, k, ta, tb, false);
-          got.push(c);
-        }
-        assertClose(got[1]!, got[0]!, 1e-6, 1e-6, `${level} transA=${ta} transB=${tb}`);
-      }
-    });
-  } finally {
-    addon.setThreads(before);
-  }
-  assert.equal(addon.getThreads(), before);
+          return c;
+        }),
+      );
+      assertClose(got[1]!, got[0]!, 1e-6, 1e-6, `${level} transA=${ta} transB=${tb}`);
+    }
+  });
+  assert.equal(addonForTest().getThreads(), before);
 });
 
 test('native matmul rejects arrays that are too small', () => {
@@ -202,7 +184,7 @@ test('native addBias and biasBackward match reference at every SIMD level', () =
     const dbias0 = randArray(c, 600 + s);
     const wantDbias = dbias0.slice();
     ref.biasBackward(wantDbias, x, n, c);
-    atEachLevel((level) => {
+    forEachSimdLevel((level) => {
       const out = x.slice();
       native.addBias(out, bias, n, c);
       assertClose(out, wantOut, 1e-6, 1e-6, `${level} addBias ${n}x${c}`);

@@ -1,6 +1,5 @@
 // Finite-difference checks of backward kernels, and the native-vs-reference sweep over SIMD levels.
 import assert from 'node:assert/strict';
-import { addonForTest, simdLevels } from '../helpers.js';
 import { nativeBackend, type KernelName } from '../../src/kernels/index.js';
 
 export interface GradCheck {
@@ -63,30 +62,7 @@ export function assertNativeHas(names: KernelName[]): void {
   for (const name of names) assert.ok(!n.missing.includes(name), `the addon lacks ${name}`);
 }
 
-/** Runs body once per SIMD level this CPU has, restoring the best level afterwards. */
-export function forEachSimdLevel(body: (level: string) => void): void {
-  const addon = addonForTest();
-  try {
-    for (const level of simdLevels()) {
-      addon.setSimd(level);
-      body(level);
-    }
-  } finally {
-    addon.setSimd('avx512');
-  }
-}
-
-/** Runs body with the pool at `threads` threads, restoring the previous count afterwards. */
-export function withThreads<T>(threads: number, body: () => T): T {
-  const addon = addonForTest();
-  const before = addon.getThreads();
-  addon.setThreads(threads);
-  try {
-    return body();
-  } finally {
-    addon.setThreads(before);
-  }
-}
+export { forEachSimdLevel, withThreads } from '../helpers.js';
 
 /** Sizes the native sweeps use: odd, around and off the SIMD widths, and one big enough to be split by threads. */
 export const ODD_SIZES = [1, 3, 7, 8, 15, 16, 17, 31, 33, 65, 127, 1000];

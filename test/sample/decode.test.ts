@@ -13,7 +13,7 @@ import type { ModelConfig } from '../../src/model/config.js';
 import type { GPT } from '../../src/model/gpt.js';
 import { cropWindow, kvCacheLogits } from '../../src/sample/generate.js';
 import { KVCache, LayerCache } from '../../src/sample/kv-cache.js';
-import { addonForTest, assertClose, randArray, randInts, simdLevels } from '../helpers.js';
+import { assertClose, forEachSimdLevel, randArray, randInts } from '../helpers.js';
 import { randomModel, tinyConfig } from './fixtures.js';
 
 v8.setFlagsFromString('--expose-gc');
@@ -64,15 +64,7 @@ for (const backend of ['native', 'reference'] as BackendName[]) {
 }
 
 test('native: cached decode equals the full forward at every SIMD level', () => {
-  const addon = addonForTest();
-  try {
-    for (const level of simdLevels()) {
-      addon.setSimd(level);
-      checkAgainstForward(tinyConfig({ positions: 'rope', nEmbd: 48, nHead: 3 }), `simd ${level}`);
-    }
-  } finally {
-    addon.setSimd('avx512');
-  }
+  forEachSimdLevel((level) => checkAgainstForward(tinyConfig({ positions: 'rope', nEmbd: 48, nHead: 3 }), `simd ${level}`));
 });
 
 test('prefill logits are bit-identical to lastLogits (the same ops)', () => {
