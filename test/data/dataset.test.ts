@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { DataError, loadDataset } from '../../src/data/index.js';
 import { CharTokenizer } from '../../src/data/tokenizer.js';
-import { sharedDataFile } from './shared.js';
+import { sharedDataFile, tempFiles } from './shared.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mod-data-'));
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function write(rel: string, content: string | Uint8Array): string {
-  const p = path.join(tmp, rel);
-  fs.mkdirSync(path.dirname(p), { recursive: true });
-  fs.writeFileSync(p, content);
-  return p;
-}
+const { dir: tmp, write } = tempFiles('mod-data-');
 
 /** Asserts that `f` throws a DataError with exactly `message` (one line). */
 function throwsDataError(f: () => unknown, message: string): void {

@@ -1,6 +1,9 @@
-// Locates ../shared/data files (outside the repo, optional) from both test/ and the compiled dist/test/.
+// Test helpers for the data layer: ../shared/data files (outside the repo, optional; found from both test/ and the
+// compiled dist/test/), and a temporary directory to write fixtures into.
 
+import { after } from 'node:test';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,4 +17,19 @@ export function sharedDataFile(name: string): string | null {
     if (parent === dir) return null;
     dir = parent;
   }
+}
+
+/** A fresh temporary directory, removed after the test file; `write(rel, content)` creates a file in it. */
+export function tempFiles(prefix: string): { dir: string; write(rel: string, content: string | Uint8Array): string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return {
+    dir,
+    write(rel, content) {
+      const p = path.join(dir, rel);
+      fs.mkdirSync(path.dirname(p), { recursive: true });
+      fs.writeFileSync(p, content);
+      return p;
+    },
+  };
 }

@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { expandPath, firstInvalidUtf8, loadText, splitText } from '../../src/data/text.js';
-import { sharedDataFile } from './shared.js';
+import { sharedDataFile, tempFiles } from './shared.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mod-text-'));
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function write(rel: string, content: string | Uint8Array): string {
-  const p = path.join(tmp, rel);
-  fs.mkdirSync(path.dirname(p), { recursive: true });
-  fs.writeFileSync(p, content);
-  return p;
-}
+const { dir: tmp, write } = tempFiles('mod-text-');
 
 test('a single file splits 90/10 exactly as nanoGPT: train = data[:int(n*0.9)]', () => {
   // Python: [int(n * 0.9) for n in (1, 9, 10, 11, 19, 101, 1001, 12345)]
