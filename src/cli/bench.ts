@@ -22,52 +22,62 @@ export interface BlockTimes {
   fwdBwdMs: number;
 }
 
+/** One `mod bench NAME` subcommand: run the benchmark, then print its JSON (`--json`) or its table and the backend. */
+interface BenchSpec<R> {
+  name: string;
+  description: string;
+  repeatsDoc: string;
+  run(opts: { repeats?: number }): Promise<R>;
+  json(result: R): string;
+  table(result: R): string;
+}
+
+function addBench<R>(bench: Command, io: Io, spec: BenchSpec<R>): void {
+  bench
+    .command(spec.name)
+    .description(spec.description)
+    .option('--json', `print only {"${spec.name}": ...} on stdout`)
+    .option('--repeats <n>', spec.repeatsDoc)
+    .action(async (opts: BenchOpts) => {
+      const result = await spec.run(repeatsOpt(opts));
+      io.out(opts.json ? spec.json(result) : spec.table(result) + (await backendLine()));
+    });
+}
+
 export function registerBench(program: Command, io: Io): void {
   const bench = program.command('bench').description('micro-benchmarks of the engine on the active backend');
-  bench
-    .command('gemm')
-    .description('matmul throughput (GFLOP/s) at several shapes')
-    .option('--json', 'print only {"gemm": [...]} on stdout')
-    .option('--repeats <n>', 'timed repeats per shape (median)')
-    .action(async (opts: BenchOpts) => {
-      const repeats = repeatsOpt(opts);
-      const { runGemmBench } = await import('../bench/gemm.js');
-      const rows = runGemmBench(repeats);
-      io.out(opts.json ? gemmJson(rows) : gemmTable(rows) + (await backendLine()));
-    });
-  bench
-    .command('block')
-    .description('forward and forward+backward time of one transformer block')
-    .option('--json', 'print only {"block": {...}} on stdout')
-    .option('--repeats <n>', 'timed repeats (median)')
-    .action(async (opts: BenchOpts) => {
-      const repeats = repeatsOpt(opts);
-      const { runBlockBench } = await import('../bench/block.js');
-      const times = runBlockBench(repeats);
-      io.out(opts.json ? blockJson(times) : blockTable(times) + (await backendLine()));
-    });
-  bench
-    .command('train')
-    .description('ms per training step, dense vs Mixture-of-Depths (capacity 0.125 and 0.5, every 2nd block)')
-    .option('--json', 'print only {"train": [...]} on stdout')
-    .option('--repeats <n>', 'timed steps per variant (median)')
-    .action(async (opts: BenchOpts) => {
-      const repeats = repeatsOpt(opts);
-      const { runTrainBench } = await import('../bench/train.js');
-      const rows = runTrainBench(repeats);
-      io.out(opts.json ? trainJson(rows) : trainTable(rows) + (await backendLine()));
-    });
-  bench
-    .command('decode')
-    .description('greedy KV-cache decode tokens/s, dense vs Mixture-of-Depths (capacity 0.125, every 2nd block)')
-    .option('--json', 'print only {"decode": [...]} on stdout')
-    .option('--repeats <n>', 'timed decodes per variant (median)')
-    .action(async (opts: BenchOpts) => {
-      const repeats = repeatsOpt(opts);
-      const { runDecodeBench } = await import('../bench/decode.js');
-      const rows = runDecodeBench(repeats);
-      io.out(opts.json ? decodeJson(rows) : decodeTable(rows) + (await backendLine()));
-    });
+  addBench(bench, io, {
+    name: 'gemm',
+    description: 'matmul throughput (GFLOP/s) at several shapes',
+    repeatsDoc: 'timed repeats per shape (median)',
+    run: async (o) => (await import('../bench/gemm.js')).runGemmBench(o),
+    json: gemmJson,
+    table: gemmTable,
+  });
+  addBench(bench, io, {
+    name: 'block',
+    description: 'forward and forward+backward time of one transformer block',
+    repeatsDoc: 'timed repeats (median)',
+    run: async (o) => (await import('../bench/block.js')).runBlockBench(o),
+    json: blockJson,
+    table: blockTable,
+  });
+  addBench(bench, io, {
+    name: 'train',
+    description: 'ms per training step, dense vs Mixture-of-Depths (capacity 0.125 and 0.5, every 2nd block)',
+    repeatsDoc: 'timed steps per variant (median)',
+    run: async (o) => (await import('../bench/train.js')).runTrainBench(o),
+    json: trainJson,
+    table: trainTable,
+  });
+  addBench(bench, io, {
+    name: 'decode',
+    description: 'greedy KV-cache decode tokens/s, dense vs Mixture-of-Depths (capacity 0.125, every 2nd block)',
+    repeatsDoc: 'timed decodes per variant (median)',
+    run: async (o) => (await import('../bench/decode.js')).runDecodeBench(o),
+    json: decodeJson,
+    table: decodeTable,
+  });
 }
 
 export interface DecodeRow {
