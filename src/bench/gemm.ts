@@ -3,6 +3,7 @@
 // median GFLOP/s over `repeats` samples. Compare with numpy via scripts/bench-numpy-gemm.py (same shapes).
 import { kernels, nativeBackend } from '../kernels/index.js';
 import { Rng } from '../engine/rng.js';
+import { median } from './stats.js';
 
 export interface GemmBenchRow {
   m: number;
@@ -22,11 +23,6 @@ export const defaultGemmSizes: Array<[number, number, number]> = [
 
 const sampleSeconds = 0.02;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const h = s.length >> 1;
-  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-}
 
 function seconds(fn: () => void, calls: number): number {
   const t0 = process.hrtime.bigint();

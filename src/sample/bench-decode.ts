@@ -7,6 +7,7 @@ import { backendInfo } from '../kernels/index.js';
 import { GPT } from '../model/gpt.js';
 import { getPreset } from '../model/presets.js';
 import { generate, kvCacheLogits, windowLogits } from './generate.js';
+import { median } from '../bench/stats.js';
 
 export interface DecodeBenchRow {
   /** New tokens after a one-token prompt. */
@@ -28,11 +29,6 @@ function tokensPerSec(model: GPT, tokens: number, cache: boolean): number {
   return tokens / ((performance.now() - start) / 1000);
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Medians over `repeats` alternating runs, for a context that stays within blockSize and one that crops. */
 export function benchDecode(model: GPT, repeats: number): DecodeBenchRow[] {
