@@ -1,6 +1,6 @@
 // Attention kernel timings, native vs reference, at the benchmark-block and tiny-GPT shapes.
 // Usage: npx tsx scripts/bench-attention.ts [repeats=30]   (prints medians in ms)
-import { referenceKernels, nativeBackend, type AttentionDims, type Kernels } from '../src/kernels/index.js';
+import { referenceKernels, nativeBackend, type AttentionDims, type Kernels } from '../src/kernels/node.js';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -1,6 +1,6 @@
 // Benchmarks the elementwise / norm / loss / optimizer kernels: native (2 threads and 1 thread) vs reference,
 // median of repeats. Run: npx tsx scripts/bench-elementwise.ts [--quick]
-import { nativeBackend, referenceKernels as R, type Kernels } from '../src/kernels/index.js';
+import { nativeBackend, referenceKernels as R, type Kernels } from '../src/kernels/node.js';
 import { randArray, randInts } from '../test/helpers.js';
 
 const nb = nativeBackend();

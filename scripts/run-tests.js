@@ -4,7 +4,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const dir = path.join(root, 'dist', 'test');
@@ -20,5 +20,7 @@ if (files.length === 0) {
   console.error('no test files found under ' + dir);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+// Tests run as the Node entry does: with the native backend registered (src/kernels/node.ts).
+const nodeBackend = pathToFileURL(path.join(root, 'dist', 'src', 'kernels', 'node.js')).href;
+const r = spawnSync(process.execPath, ['--import', nodeBackend, '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

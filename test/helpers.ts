@@ -1,6 +1,6 @@
 // Shared test utilities: a seeded RNG for fixtures, and closeness assertions that name the first bad element.
 import assert from 'node:assert/strict';
-import { nativeBackend, type Kernels } from '../src/kernels/index.js';
+import { nativeBackend, type Kernels } from '../src/kernels/node.js';
 import type { Addon } from '../src/kernels/native/index.js';
 
 /** Mulberry32: a tiny seeded PRNG, so fixtures are reproducible. */

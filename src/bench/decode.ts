@@ -9,7 +9,7 @@ import { Rng } from '../engine/rng.js';
 import { calibrateCausalBias } from '../model/calibrate.js';
 import { type ModelConfig, modConfigDefaults } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
-import { generate } from '../sample/generate.js';
+import { generate, kvCacheLogits } from '../sample/generate.js';
 import { median } from './stats.js';
 
 export interface DecodeBenchRow {
@@ -27,15 +27,21 @@ export function decodeBenchConfig(mod: boolean): ModelConfig {
   return mod ? { ...dense, mod: { ...modConfigDefaults, capacity, every: 2, causal: 'predictor' } } : dense;
 }
 
-/** Greedy (top-1) continuation of a one-token prompt; returns prompt + new tokens. */
-function greedy(model: GPT, newTokens: number): Int32Array {
-  const prompt = Int32Array.of(10);
-  const out = generate(model, prompt, { maxNewTokens: newTokens, temperature: 1, topK: 1, topP: 1, rng: new Rng(1) });
-  return Int32Array.from([...prompt, ...out]);
+interface Counts {
+  seen: number;
+  processed: number;
 }
 
-function processed(model: GPT): { seen: number; processed: number } {
-  return model.routedBlocks().reduce((a, b) => ({ seen: a.seen + b.counts.seen, processed: a.processed + b.counts.processed }), { seen: 0, processed: 0 });
+/**
+ * Greedy (top-1) continuation of a one-token prompt with a KV cache; returns prompt + new tokens and the tokens
+ * seen and processed over the routed blocks.
+ */
+function greedy(model: GPT, newTokens: number): { text: Int32Array; counts: Counts } {
+  const prompt = Int32Array.of(10);
+  const logits = kvCacheLogits(model);
+  const out = generate(model, prompt, { maxNewTokens: newTokens, temperature: 1, topK: 1, topP: 1, rng: new Rng(1), logits });
+  const counts = logits.routed.reduce((a, r) => ({ seen: a.seen + r.seen, processed: a.processed + r.processed }), { seen: 0, processed: 0 });
+  return { text: Int32Array.from([...prompt, ...out]), counts };
 }
 
 /**
@@ -48,10 +54,8 @@ export function calibrateForDecode(model: GPT, fraction: number, rounds = 3): nu
   calibrateCausalBias(model, Int32Array.from({ length: 8 * t }, () => rng.int(model.config.vocabSize)), 8, t, fraction);
   let realised = 0;
   for (let r = 0; r <= rounds; r++) {
-    const before = processed(model);
-    const text = greedy(model, t - 1);
-    const after = processed(model);
-    realised = (after.processed - before.processed) / (after.seen - before.seen);
+    const { text, counts } = greedy(model, t - 1);
+    realised = counts.processed / counts.seen;
     if (Math.abs(realised - fraction) < 0.02 || r === rounds) break;
     calibrateCausalBias(model, text, 1, t, fraction);
   }
@@ -67,17 +71,16 @@ export function runDecodeBench(opts: { repeats?: number; warmup?: number } = {})
   calibrateForDecode(mod, decodeBenchShape.capacity);
   const n = decodeBenchShape.t - 1;
   const times: Record<'dense' | 'mod', number[]> = { dense: [], mod: [] };
-  let counts = { seen: 0, processed: 0 };
+  const counts: Counts = { seen: 0, processed: 0 };
   for (let i = 0; i < warmup + repeats; i++) {
     for (const [name, model] of [['dense', dense], ['mod', mod]] as const) {
-      const before = processed(model);
       const t0 = performance.now();
-      greedy(model, n);
+      const run = greedy(model, n);
       const ms = performance.now() - t0;
       if (i < warmup) continue;
       times[name].push(ms);
-      const after = processed(model);
-      counts = { seen: counts.seen + after.seen - before.seen, processed: counts.processed + after.processed - before.processed };
+      counts.seen += run.counts.seen;
+      counts.processed += run.counts.processed;
     }
   }
   const tps = (ms: number[]): number => n / (median(ms) / 1000);

@@ -1,7 +1,7 @@
 // GEMM benchmark: C (M,N) = A (M,K) · B (K,N), no transposes, on the active backend (the native addon when it
 // loads). Each shape: one warm-up call, a calibration that picks enough calls per sample for ~20 ms, then the
 // median GFLOP/s over `repeats` samples. Compare with numpy via scripts/bench-numpy-gemm.py (same shapes).
-import { kernels, nativeBackend } from '../kernels/index.js';
+import { kernels, nativeBackend } from '../kernels/node.js';
 import { Rng } from '../engine/rng.js';
 import { median } from './stats.js';
 

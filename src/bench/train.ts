@@ -1,12 +1,13 @@
-// Training-step benchmark: ms per full step (forward, backward, AdamW) of a dense GPT and of its Mixture-of-Depths
-// twins (every 2nd block routed), d = 256, 8 layers, 4 heads, T = 256, B = 8, in one run and interleaved, so that
-// machine noise hits every variant alike. FLOPs per step are counted as in docs/flops.md.
-import { backward, releaseGraph, zeroGrad } from '../engine/autograd.js';
+// Training-step benchmark: ms per full step (trainStep: forward, the training loss with the causal rule's BCE,
+// backward, clipping, AdamW) of a dense GPT and of its Mixture-of-Depths twins (every 2nd block routed), d = 256,
+// 8 layers, 4 heads, T = 256, B = 8, in one run and interleaved, so that machine noise hits every variant alike.
+// FLOPs per step are counted as in docs/flops.md. `mod compare` times its variants with the same timeTrainSteps.
 import { Rng } from '../engine/rng.js';
 import { type ModelConfig, modConfigDefaults } from '../model/config.js';
 import { trainingFlops } from '../model/flops.js';
 import { GPT } from '../model/gpt.js';
 import { AdamW } from '../train/adamw.js';
+import { trainStep } from '../train/step.js';
 import { median } from './stats.js';
 
 export interface TrainBenchRow {
@@ -25,46 +26,54 @@ export function trainBenchConfig(capacity: number | null): ModelConfig {
   return capacity === null ? dense : { ...dense, mod: { ...modConfigDefaults, capacity, every: 2 } };
 }
 
-interface Runner {
-  row: Omit<TrainBenchRow, 'msPerStep'>;
-  times: number[];
-  step(): void;
+export interface StepTiming {
+  /** Sequences per step (one micro-batch). */
+  batchSize: number;
+  repeats: number;
+  warmup: number;
 }
 
-function runner(capacity: number | null, ids: Int32Array, targets: Int32Array): Runner {
-  const { b, t } = trainBenchShape;
-  const config = trainBenchConfig(capacity);
-  const model = new GPT(config, new Rng(1));
-  const opt = new AdamW(model.namedParameters(), { lr: 1e-4 });
-  const params = model.parameters();
-  return {
-    row: { variant: capacity === null ? 'dense' : 'mod', capacity: capacity ?? 1, flopsPerStep: trainingFlops(config, t).perSequence * b },
-    times: [],
-    step() {
-      zeroGrad(params);
-      const { loss } = model.forward(ids, b, t, targets);
-      backward(loss!);
-      opt.step();
-      releaseGraph();
-    },
+/**
+ * Median ms per training step of each config, on the same random batch, round-robin after a warm-up so that noise
+ * hits every config alike. Steps clip at 1.0 as the presets do.
+ */
+export function timeTrainSteps(configs: ReadonlyMap<string, ModelConfig>, opts: StepTiming): Map<string, number> {
+  const first = [...configs.values()][0];
+  if (first === undefined) return new Map();
+  const rng = new Rng(7);
+  const t = first.blockSize;
+  const n = opts.batchSize * t;
+  const batch = {
+    x: Int32Array.from({ length: n }, () => rng.int(first.vocabSize)),
+    y: Int32Array.from({ length: n }, () => rng.int(first.vocabSize)),
+    B: opts.batchSize,
+    T: t,
   };
+  const runners = [...configs].map(([name, config]) => {
+    const model = new GPT(config, new Rng(1));
+    const opt = new AdamW(model.namedParameters(), { lr: 1e-4 });
+    return { name, times: [] as number[], step: () => trainStep(model, opt, batch, { lr: 1e-4, gradClip: 1 }) };
+  });
+  for (let i = 0; i < opts.warmup + opts.repeats; i++) {
+    for (const r of runners) {
+      const t0 = performance.now();
+      r.step();
+      if (i >= opts.warmup) r.times.push(performance.now() - t0);
+    }
+  }
+  return new Map(runners.map((r) => [r.name, median(r.times)]));
 }
 
 /** Median ms per step for dense and MoD at each capacity, measured round-robin after a warm-up. */
 export function runTrainBench(opts: { repeats?: number; warmup?: number; capacities?: number[] } = {}): TrainBenchRow[] {
-  const repeats = opts.repeats ?? 8;
-  const warmup = opts.warmup ?? 2;
-  const { b, t, vocabSize } = trainBenchShape;
-  const rng = new Rng(7);
-  const ids = Int32Array.from({ length: b * t }, () => rng.int(vocabSize));
-  const targets = Int32Array.from({ length: b * t }, () => rng.int(vocabSize));
-  const runners = [null, ...(opts.capacities ?? [0.125, 0.5])].map((c) => runner(c, ids, targets));
-  for (let i = 0; i < warmup + repeats; i++) {
-    for (const r of runners) {
-      const t0 = performance.now();
-      r.step();
-      if (i >= warmup) r.times.push(performance.now() - t0);
-    }
-  }
-  return runners.map((r) => ({ ...r.row, msPerStep: median(r.times) }));
+  const { b, t } = trainBenchShape;
+  const capacities = [null, ...(opts.capacities ?? [0.125, 0.5])];
+  const configs = new Map(capacities.map((c) => [String(c), trainBenchConfig(c)]));
+  const ms = timeTrainSteps(configs, { batchSize: b, repeats: opts.repeats ?? 8, warmup: opts.warmup ?? 2 });
+  return capacities.map((c) => ({
+    variant: c === null ? 'dense' : 'mod',
+    capacity: c ?? 1,
+    flopsPerStep: trainingFlops(trainBenchConfig(c), t).perSequence * b,
+    msPerStep: ms.get(String(c))!,
+  }));
 }

@@ -1,8 +1,16 @@
 // `mod compare`: dense vs Mixture-of-Depths (learned and random routing) at equal training FLOPs (docs/compare.md).
 // A run stopped by Ctrl-C (SIGINT) or SIGTERM keeps its checkpoint and exits with 128 + the signal's number.
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
+import type { CompareHooks, CompareResult } from '../compare/run.js';
+import type { CompareOptions, Plan, PlannedRun } from '../compare/plan.js';
+import { CompareProgress } from './compare-progress.js';
 import type { Io } from './io.js';
 import { addConfigHelp } from './run-config.js';
+import { signalExitCode } from './stop-signal.js';
+import { TrainReport } from './train-report.js';
+import { progressStream } from './train.js';
 
 export function registerCompare(program: Command, io: Io): void {
   const cmd = program
@@ -12,14 +20,8 @@ export function registerCompare(program: Command, io: Io): void {
     .allowUnknownOption()
     .allowExcessArguments()
     .action(async (_opts: unknown, self: Command) => {
-      const { parseCompareArgs } = await import('../compare/options.js');
-      const opts = parseCompareArgs(self.args);
-      const { runComparison } = await import('../compare/run.js');
-      const result = await runComparison(opts, io);
-      if (result.stoppedBy !== null) {
-        const { signalExitCode } = await import('../train/trainer.js');
-        process.exit(signalExitCode(result.stoppedBy));
-      }
+      const { parseCompareArgs } = await import('./compare-options.js');
+      await compareCommand(parseCompareArgs(self.args), io);
     });
   addConfigHelp(cmd, true, [
     '',
@@ -40,4 +42,81 @@ export function registerCompare(program: Command, io: Io): void {
     'maxIters, lrDecayIters, evalInterval and out are set from the budget; warmupIters keeps its share of the preset\'s',
     'maxIters unless given. Ctrl-C stops the current run after its step and saves its checkpoint (no report).',
   ]);
+}
+
+async function compareCommand(opts: CompareOptions, io: Io): Promise<void> {
+  const { runComparison } = await import('../compare/run.js');
+  let progress = null as CompareProgress | null;
+  let current = null as PlannedRun | null;
+  const say = (line: string): void => (progress === null ? io.out(line + '\n') : progress.log(line));
+  const { StopSignal } = await import('./stop-signal.js');
+  const stop = new StopSignal({
+    onFirst: (signal) => say(`${signal}: stopping ${current?.name ?? 'the comparison'} after this step and saving its checkpoint (press Ctrl-C again to abort without saving)`),
+    onAbort: (signal) => {
+      progress?.stop();
+      io.err(`${signal}: aborted\n`);
+      process.exit(signalExitCode(signal));
+    },
+  });
+  const hooks: CompareHooks = {
+    signal: stop.controller.signal,
+    onPlan: (plan) => {
+      printPlan(io, plan, opts);
+      progress = new CompareProgress({
+        runs: plan.runs.map((r) => ({ name: r.name, variant: r.variant, steps: r.run.train.maxIters, flopsPerStep: r.flopsPerStep })),
+        stream: progressStream(io),
+      });
+    },
+    onNotice: say,
+    onRunStart: (i, planned) => {
+      current = planned;
+      progress?.startRun(i);
+    },
+    onStep: (iter) => progress?.step(iter),
+    onEval: (r) => progress?.evaluated(r.iter, r.valLoss),
+    onRunDone: (r) => say(`${r.planned.name}: final val loss ${r.rows[r.rows.length - 1]!.valLoss.toFixed(4)}, ${r.trainStepMs.toFixed(1)} ms/step`),
+    onTrained: () => {
+      progress?.stop();
+      progress = null;
+    },
+    runReport: (planned) => runLog(planned),
+  };
+  let result: CompareResult;
+  try {
+    result = await runComparison(opts, hooks);
+  } finally {
+    progress?.stop();
+    stop.dispose();
+  }
+  if (result.aborted) {
+    io.out(`stopped during ${current?.name ?? 'the comparison'}; its checkpoint is in ${current?.run.train.out ?? opts.out}. No report was written.\n`);
+    process.exit(signalExitCode(stop.signal ?? 'SIGINT'));
+  }
+  printResult(io, result, opts);
+}
+
+function printPlan(io: Io, plan: Plan, opts: CompareOptions): void {
+  io.out(`mod compare: preset ${opts.base.preset}, budget ${plan.budget.toExponential(3)} training FLOPs per run, ${plan.runs.length} runs, output in ${opts.out}\n`);
+  for (const r of plan.runs.filter((x) => x.seed === opts.base.train.seed)) {
+    const m = r.run.model;
+    io.out(`  ${r.variant.padEnd(6)} nLayer=${m.nLayer} nEmbd=${m.nEmbd}${m.mod ? ` capacity=${m.mod.capacity} every=${m.mod.every} routing=${m.mod.routing}` : ''}`
+      + ` | ${r.forwardFlops.toExponential(3)} FLOPs/forward | ${r.flopsPerStep.toExponential(3)} FLOPs/step | ${r.run.train.maxIters} steps | evals at ${r.evalIters.length} points\n`);
+  }
+}
+
+function printResult(io: Io, result: CompareResult, opts: CompareOptions): void {
+  const table = (result.report ?? '').split('\n').filter((l) => l.startsWith('|')).slice(0, 2 + opts.variants.length);
+  io.out(`\n${table.join('\n')}\n\n`);
+  io.out(`wrote ${result.written.join(', ')} in ${opts.out}\n`);
+}
+
+/** A run's own report, as `mod train` prints it, in train.log of its run directory. */
+function runLog(planned: PlannedRun): ReturnType<NonNullable<CompareHooks['runReport']>> {
+  const dir = planned.run.train.out;
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'train.log');
+  writeFileSync(file, '');
+  const write = (text: string): void => appendFileSync(file, text);
+  const report = new TrainReport(planned.run, { out: write, err: write }, { write });
+  return { callbacks: report.callbacks(), finish: (r) => report.finish(r) };
 }

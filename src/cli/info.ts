@@ -2,10 +2,11 @@
 import type { Command } from 'commander';
 import { routedK } from '../model/config.js';
 import { forwardFlops, paramCounts, routedLayers, TRAINING_MULTIPLIER, trainingFlops } from '../model/flops.js';
-import { resolveRun, type RunConfig } from '../train/config.js';
-import { formatCount, formatRows, formatShort, formatSi } from './format.js';
+import type { RunConfig } from '../train/config.js';
+import { formatCount, formatShort, formatSi } from '../format.js';
+import { formatRows } from './format.js';
 import type { Io } from './io.js';
-import { addConfigHelp, formatRun } from './run-config.js';
+import { addConfigHelp, formatRun, resolveRun } from './run-config.js';
 
 export function registerInfo(program: Command, io: Io): void {
   const cmd = program

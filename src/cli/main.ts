@@ -2,6 +2,7 @@
 // 0 success, 2 a user error (one line `error: ...`, no stack), 1 a bug (the stack is printed).
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import '../kernels/node.js'; // registers the native backend
 import { UserError } from '../errors.js';
 import { registerBench } from './bench.js';
 import { registerCompare } from './compare.js';

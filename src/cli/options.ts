@@ -1,6 +1,6 @@
 // Validation of plain command options (`--tokens 100`) with the config schema's types, ranges and messages.
 import type { FieldSpec } from '../model/schema.js';
-import { parseValue } from '../model/schema.js';
+import { parseValue } from './config-args.js';
 
 /** Parses an option's string by its spec; a ConfigError names `--flag`, the value and the allowed range. */
 export function optionValue<T>(flag: string, spec: FieldSpec, raw: string | undefined, fallback: T): T {

@@ -1,7 +1,7 @@
 // Training progress: on a terminal a cli-progress bar (iter/total, loss, tokens/s, ETA); otherwise one plain line
 // every `logInterval` iterations (and at the last), so logs stay readable when piped to a file.
 import cliProgress from 'cli-progress';
-import { formatDuration, formatSi } from './format.js';
+import { formatDuration, formatSi } from '../format.js';
 
 export interface ProgressStream {
   write(text: string): unknown;

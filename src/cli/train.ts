@@ -1,10 +1,14 @@
-// `mod train`: resolve preset + overrides, print the resolved config, run the trainer. A run stopped by Ctrl-C
-// (SIGINT) or SIGTERM saves a checkpoint and exits with 128 + the signal's number (130, 143), as shells report it.
+// `mod train`: resolve preset + overrides, print the resolved config, run the trainer with its report. A run stopped
+// by Ctrl-C (SIGINT) or SIGTERM saves a checkpoint and exits with 128 + the signal's number (130, 143), as shells
+// report it.
 import type { Command } from 'commander';
-import { resolveRun } from '../train/config.js';
-import type { Io } from './io.js';
 import { formatRouting } from './info.js';
-import { addConfigHelp, formatRun } from './run-config.js';
+import type { Io } from './io.js';
+import { processIo } from './io.js';
+import type { ProgressStream } from './progress.js';
+import { addConfigHelp, formatRun, resolveRun } from './run-config.js';
+import { signalExitCode } from './stop-signal.js';
+import { TrainReport } from './train-report.js';
 
 export function registerTrain(program: Command, io: Io): void {
   const cmd = program
@@ -16,9 +20,17 @@ export function registerTrain(program: Command, io: Io): void {
     .action(async (_opts: unknown, self: Command) => {
       const run = resolveRun(self.args, 'train');
       io.out(formatRun(run, true) + formatRouting(run));
-      const { train, signalExitCode } = await import('../train/trainer.js');
-      const result = await train(run, io);
-      if (result.stoppedBy !== null) process.exit(signalExitCode(result.stoppedBy));
+      const { train } = await import('../train/trainer.js');
+      const report = new TrainReport(run, io, progressStream(io));
+      const stop = report.stopSignal();
+      try {
+        const result = await train(run, { ...report.callbacks(), signal: stop.controller.signal });
+        report.finish(result);
+        if (result.aborted) process.exit(signalExitCode(stop.signal ?? 'SIGINT'));
+      } finally {
+        report.stop();
+        stop.dispose();
+      }
     });
   addConfigHelp(cmd, true, [
     '',
@@ -27,4 +39,9 @@ export function registerTrain(program: Command, io: Io): void {
     '',
     'Ctrl-C stops after the current step and saves a checkpoint (exit code 130); press it again to abort at once.',
   ]);
+}
+
+/** The terminal for the process's own output; plain lines through io otherwise (tests, files). */
+export function progressStream(io: Io): ProgressStream {
+  return io === processIo ? process.stdout : { write: (text: string) => io.out(text) };
 }

@@ -13,9 +13,28 @@ export type Variant = (typeof VARIANTS)[number];
 export const MATCHES = ['none', 'depth', 'width'] as const;
 export type Match = (typeof MATCHES)[number];
 
+/** A whole `mod compare`: the base run and what to vary (src/cli/compare-options.ts parses it from argv). */
+export interface CompareOptions {
+  base: TrainRun & { preset: string };
+  budget: number;
+  variants: Variant[];
+  seeds: number;
+  match: Match;
+  evals: number;
+  out: string;
+  /** Run directories (default out/runs). */
+  runsDir: string;
+  /** Reuse finished runs (same model, train settings and evaluation points) instead of training them again. */
+  reuse: boolean;
+  /** Config keys set on the command line. */
+  userKeys: Set<string>;
+  /** The arguments as given (for the report's command). */
+  argv: string[];
+}
+
 export interface PlanOptions {
   /** The resolved preset + overrides (its `mod` section, if any, gives capacity and pattern). */
-  base: TrainRun;
+  base: TrainRun & { preset: string };
   /** Training FLOPs each run may spend. */
   budget: number;
   variants: readonly Variant[];

@@ -1,8 +1,8 @@
 // curves.csv and report.md of a comparison.
-import { formatSi } from '../cli/format.js';
+import { formatSi } from '../format.js';
 import type { ModelConfig } from '../model/config.js';
 import { paramCounts } from '../model/flops.js';
-import { getPreset } from '../model/presets.js';
+import { defaultPresetName, getPreset } from '../train/presets.js';
 import type { Plain } from '../model/schema.js';
 import type { TrainRun } from '../train/config.js';
 import type { PlannedRun, Variant } from './plan.js';
@@ -177,8 +177,9 @@ function flat(obj: Plain, prefix = ''): Map<string, unknown> {
 
 /** A `mod train` command that trains the same model on the same batches with the same schedule. */
 export function trainCommand(run: TrainRun): string {
-  const preset = getPreset(run.preset);
-  const args = [`--preset=${run.preset}`];
+  const presetName = run.preset ?? defaultPresetName;
+  const preset = getPreset(presetName);
+  const args = [`--preset=${presetName}`];
   const model = flat(run.model as unknown as Plain);
   const presetModel = flat(preset.model as unknown as Plain);
   if ((run.model.mod === undefined || run.model.mod === null) && preset.model.mod) args.push('--mod=null');

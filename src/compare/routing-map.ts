@@ -1,10 +1,8 @@
 // The routing of a trained MoD checkpoint on a sample text: for each routed block, the router score of every token
-// and whether the block processed it (its top-k). Read from each RoutedBlock's `last` after one forward pass.
+// and whether the block processed it (its top-k), from the routing decisions of one forward pass.
 import { noGrad, releaseGraph } from '../engine/autograd.js';
 import type { Tokenizer } from '../data/index.js';
-import { RoutedBlock } from '../model/mod.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
-import { modelFromCheckpoint } from '../train/model-state.js';
+import { loadModel } from '../train/load.js';
 
 export interface RoutingCell {
   /** Layer index of the routed block. */
@@ -38,22 +36,20 @@ export function showToken(tokenizer: Tokenizer, id: number): string {
 
 /** The routing of the checkpoint in `dir` on `ids` (one sequence, at most blockSize tokens). */
 export function routingMap(dir: string, ids: Int32Array, tokenizer: Tokenizer): RoutingMap {
-  const model = modelFromCheckpoint(loadCheckpoint(dir), `${dir}/model.safetensors`);
+  const { model } = loadModel(dir);
   const t = ids.length;
   const cells: RoutingCell[] = [];
   const blocks: number[] = [];
   let k = 0;
   const tokens = Array.from(ids, (id) => showToken(tokenizer, id));
   noGrad(() => {
-    model.forward(ids, 1, t);
-    model.h.forEach((block, layer) => {
-      if (!(block instanceof RoutedBlock) || block.last === null) return;
-      const { idx, scores } = block.last;
+    for (const { layer, topk } of model.forward(ids, 1, t).routing) {
+      const { idx, scores } = topk!;
       const chosen = new Set(idx);
       blocks.push(layer);
-      k = block.last.k;
+      k = topk!.k;
       for (let pos = 0; pos < t; pos++) cells.push({ block: layer, pos, token: tokens[pos]!, score: scores.data[pos]!, selected: chosen.has(pos) });
-    });
+    }
     releaseGraph();
   });
   return { tokens, blocks, k, cells };

@@ -1,23 +1,19 @@
 // `mod compare`: trains every planned run (src/compare/plan.ts) with the trainer, timing its optimizer steps, then
-// writes curves.csv, the plots and report.md (docs/compare.md).
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// writes curves.csv, the plots and report.md (docs/compare.md). It reports through hooks; src/cli/compare.ts
+// shows the progress and writes each run's train.log.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Io } from '../cli/io.js';
-import { processIo } from '../cli/io.js';
-import type { ProgressStream } from '../cli/progress.js';
-import { loadDataset, type Dataset } from '../data/index.js';
 import { median } from '../bench/stats.js';
+import { timeTrainSteps } from '../bench/train.js';
+import { loadDataset, type Dataset } from '../data/index.js';
 import type { ModelConfig } from '../model/config.js';
-import { train } from '../train/trainer.js';
 import type { LogRecord } from '../train/run-log.js';
-import type { CompareOptions } from './options.js';
-import { planComparison, type Plan, type PlannedRun } from './plan.js';
-import { type CurveRow, lossVsFlopsSpec, lossVsWallSpec, renderSvg, routingSpec } from './plots.js';
-import { CompareProgress } from './progress.js';
-import { curvesCsv, reportMarkdown, type RunSummary, shellQuote } from './report.js';
+import { bothCallbacks, train, type TrainCallbacks, type TrainResult } from '../train/trainer.js';
 import { checkpointFigures } from './checkpoint-eval.js';
+import { type CompareOptions, planComparison, type Plan, type PlannedRun } from './plan.js';
+import { type CurveRow, lossVsFlopsSpec, lossVsWallSpec, renderSvg, routingSpec } from './plots.js';
+import { curvesCsv, reportMarkdown, type RunSummary, shellQuote } from './report.js';
 import { routingMap } from './routing-map.js';
-import { measureStepMs } from './speed.js';
 
 export const OUTPUT_FILES = {
   csv: 'curves.csv',
@@ -27,101 +23,93 @@ export const OUTPUT_FILES = {
   routing: 'routing.svg',
 } as const;
 
-export interface CompareRunOptions {
-  /** Where the progress display goes (default: stdout for the process Io, else io.out as plain lines). */
-  progressStream?: ProgressStream;
-  /** Install the trainer's Ctrl-C handlers (default true). */
-  handleSignals?: boolean;
+/** What a comparison reports as it goes. */
+export interface CompareHooks {
+  /** Stops the current run after its step (its checkpoint is saved; no report is written). */
+  signal?: AbortSignal;
   /** Interleaved timing steps per variant for the speed ratios (default 20, after 3 warm-up steps). */
   benchRepeats?: number;
+  /** The plan, before the first run. */
+  onPlan?(plan: Plan): void;
+  /** A remark worth showing a person. */
+  onNotice?(message: string): void;
+  onRunStart?(index: number, planned: PlannedRun): void;
+  /** Each optimizer step of the current run. */
+  onStep?(iteration: number): void;
+  onEval?(record: LogRecord): void;
+  onRunDone?(summary: RunSummary): void;
+  /** Every run is trained (or reused); evaluation, timing and the report follow. */
+  onTrained?(): void;
+  /** More trainer callbacks for a run, and what to do with its result (the CLI writes train.log with them). */
+  runReport?(planned: PlannedRun): { callbacks: TrainCallbacks; finish(result: TrainResult): void };
 }
 
 export interface CompareResult {
   plan: Plan;
   runs: RunSummary[];
-  /** null when a signal stopped a run (its checkpoint is saved; no report is written). */
-  stoppedBy: NodeJS.Signals | null;
+  /** The signal stopped a run (its checkpoint is saved; no report is written). */
+  aborted: boolean;
+  /** report.md's text, when written. */
+  report: string | null;
+  /** The files written in opts.out. */
+  written: string[];
 }
 
 /** Tokens of the routing heat-map: the start of the validation split, one context window at most. */
 const SAMPLE_TOKENS = 128;
 
-export async function runComparison(opts: CompareOptions, io: Io, options: CompareRunOptions = {}): Promise<CompareResult> {
+export async function runComparison(opts: CompareOptions, hooks: CompareHooks = {}): Promise<CompareResult> {
   const data = loadDataset({ ...(opts.base.train.data === null ? {} : { data: opts.base.train.data }), tokenizer: opts.base.train.tokenizer, blockSize: opts.base.model.blockSize });
   const base = { ...opts.base, model: { ...opts.base.model, vocabSize: data.tokenizer.vocabSize } };
   const plan = planComparison({ ...opts, base });
   mkdirSync(opts.out, { recursive: true });
-  printPlan(io, plan, opts);
-  const stream = options.progressStream ?? (io === processIo ? process.stdout : { write: (text: string) => io.out(text) });
-  const progress = new CompareProgress({
-    runs: plan.runs.map((r) => ({ name: r.name, variant: r.variant, steps: r.run.train.maxIters, flopsPerStep: r.flopsPerStep })),
-    stream,
-  });
+  hooks.onPlan?.(plan);
   const runs: RunSummary[] = [];
-  try {
-    for (const [i, planned] of plan.runs.entries()) {
-      progress.startRun(i);
-      const saved = opts.reuse ? loadSummary(planned) : null;
-      if (saved !== null) {
-        runs.push(saved);
-        progress.log(`${planned.name}: reusing the finished run in ${planned.run.train.out}`);
-        continue;
-      }
-      const r = await trainOne(planned, progress, options.handleSignals ?? true);
-      if (typeof r === 'string') {
-        progress.stop();
-        io.out(`stopped during ${planned.name}; its checkpoint is in ${planned.run.train.out}. No report was written.\n`);
-        return { plan, runs, stoppedBy: r };
-      }
-      runs.push(r);
-      progress.log(`${planned.name}: final val loss ${r.rows[r.rows.length - 1]!.valLoss.toFixed(4)}, ${r.trainStepMs.toFixed(1)} ms/step`);
+  for (const [i, planned] of plan.runs.entries()) {
+    hooks.onRunStart?.(i, planned);
+    const saved = opts.reuse ? loadSummary(planned) : null;
+    if (saved !== null) {
+      runs.push(saved);
+      hooks.onNotice?.(`${planned.name}: reusing the finished run in ${planned.run.train.out}`);
+      continue;
     }
-  } finally {
-    progress.stop();
+    const r = await trainOne(planned, hooks);
+    if (r === null) return { plan, runs, aborted: true, report: null, written: [] };
+    runs.push(r);
+    hooks.onRunDone?.(r);
   }
-  await writeOutputs(opts, plan, runs, data, options.benchRepeats ?? 20, io);
-  return { plan, runs, stoppedBy: null };
+  hooks.onTrained?.();
+  return { plan, runs, aborted: false, ...(await writeOutputs(opts, plan, runs, data, hooks)) };
 }
 
-function printPlan(io: Io, plan: Plan, opts: CompareOptions): void {
-  io.out(`mod compare: preset ${opts.base.preset}, budget ${plan.budget.toExponential(3)} training FLOPs per run, ${plan.runs.length} runs, output in ${opts.out}\n`);
-  for (const r of plan.runs.filter((x) => x.seed === opts.base.train.seed)) {
-    const m = r.run.model;
-    io.out(`  ${r.variant.padEnd(6)} nLayer=${m.nLayer} nEmbd=${m.nEmbd}${m.mod ? ` capacity=${m.mod.capacity} every=${m.mod.every} routing=${m.mod.routing}` : ''}`
-      + ` | ${r.forwardFlops.toExponential(3)} FLOPs/forward | ${r.flopsPerStep.toExponential(3)} FLOPs/step | ${r.run.train.maxIters} steps | evals at ${r.evalIters.length} points\n`);
-  }
-}
-
-/** Trains one run; the trainer's own output goes to train.log in its run directory. A signal that stopped it is returned. */
-async function trainOne(planned: PlannedRun, progress: CompareProgress, handleSignals: boolean): Promise<RunSummary | NodeJS.Signals> {
+/** Trains one run to its budget; null when the signal stopped it. */
+async function trainOne(planned: PlannedRun, hooks: CompareHooks): Promise<RunSummary | null> {
   const dir = planned.run.train.out;
   mkdirSync(dir, { recursive: true });
-  const logFile = path.join(dir, 'train.log');
-  writeFileSync(logFile, '');
-  const write = (text: string): void => appendFileSync(logFile, text);
   const evalAt = new Set(planned.evalIters);
   // Step times: from the end of the previous step (or evaluation) to the end of this step. The first step's time
   // would include loading the data and building the model, so it is replaced by the run's median.
   const stepMs: number[] = [];
   const records: LogRecord[] = [];
   let mark: number | null = null;
-  const result = await train(planned.run, { out: write, err: write }, {
-    handleSignals,
-    progressStream: { write },
-    evalAt: (iter) => evalAt.has(iter),
-    onStep: (iter) => {
+  const own: TrainCallbacks = {
+    onStep: (s) => {
       const now = performance.now();
       stepMs.push(mark === null ? Number.NaN : now - mark);
       mark = now;
-      progress.step(iter);
+      hooks.onStep?.(s.iteration);
     },
     onEval: (record) => {
       records.push(record);
-      progress.evaluated(record.iter, record.valLoss);
+      hooks.onEval?.(record);
       mark = performance.now();
     },
-  });
-  if (result.stoppedBy !== null) return result.stoppedBy;
+  };
+  const report = hooks.runReport?.(planned);
+  const callbacks = report === undefined ? own : bothCallbacks(report.callbacks, own);
+  const result = await train(planned.run, { ...callbacks, evalAt: (iter) => evalAt.has(iter), ...(hooks.signal === undefined ? {} : { signal: hooks.signal }) });
+  report?.finish(result);
+  if (result.aborted) return null;
   const med = median(stepMs.filter((x) => !Number.isNaN(x)));
   const filled = stepMs.map((x) => (Number.isNaN(x) ? (Number.isNaN(med) ? 0 : med) : x));
   const cumulative: number[] = [];
@@ -162,16 +150,17 @@ function loadSummary(planned: PlannedRun): RunSummary | null {
   return { planned, ...rest };
 }
 
-async function writeOutputs(opts: CompareOptions, plan: Plan, runs: RunSummary[], data: Dataset, benchRepeats: number, io: Io): Promise<void> {
+async function writeOutputs(opts: CompareOptions, plan: Plan, runs: RunSummary[], data: Dataset, hooks: CompareHooks): Promise<{ report: string; written: string[] }> {
+  const benchRepeats = hooks.benchRepeats ?? 20;
   const rows = runs.flatMap((r) => r.rows);
   writeFileSync(path.join(opts.out, OUTPUT_FILES.csv), curvesCsv(rows));
   const modRun = runs.find((r) => r.planned.variant === 'mod') ?? null;
   await writePlots(opts, rows, modRun, data);
-  io.out('evaluating each checkpoint on the whole validation split (MoD: top-k and causal routing)...\n');
+  hooks.onNotice?.('evaluating each checkpoint on the whole validation split (MoD: top-k and causal routing)...');
   const figures = new Map(runs.map((r) => [r.planned.name, checkpointFigures(r.planned.run.train.out)]));
-  io.out('timing the variants side by side for the speed ratios...\n');
+  hooks.onNotice?.('timing the variants side by side for the speed ratios...');
   const configs = new Map<string, ModelConfig>(opts.variants.map((v) => [v, plan.models.get(v)!]));
-  const micro = measureStepMs(configs, { batchSize: opts.base.train.batchSize, repeats: benchRepeats, warmup: 3 });
+  const micro = timeTrainSteps(configs, { batchSize: opts.base.train.batchSize, repeats: benchRepeats, warmup: 3 });
   const report = reportMarkdown({
     title: `${opts.base.preset}: dense vs Mixture-of-Depths at ${plan.budget.toExponential(2)} training FLOPs`,
     preset: opts.base.preset,
@@ -192,9 +181,8 @@ async function writeOutputs(opts: CompareOptions, plan: Plan, runs: RunSummary[]
     runsDir: opts.runsDir,
   });
   writeFileSync(path.join(opts.out, OUTPUT_FILES.report), report);
-  io.out(`\n${report.split('\n').filter((l) => l.startsWith('|')).slice(0, 2 + opts.variants.length).join('\n')}\n\n`);
   const written = [OUTPUT_FILES.report, OUTPUT_FILES.csv, OUTPUT_FILES.flops, OUTPUT_FILES.wall, ...(modRun === null ? [] : [OUTPUT_FILES.routing])];
-  io.out(`wrote ${written.join(', ')} in ${opts.out}\n`);
+  return { report, written };
 }
 
 /** The two loss plots, and the routing heat-map of the first seed's `mod` run on the start of the val text. */

@@ -10,25 +10,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataError } from './errors.js';
+import { countCodePoints, splitText, TRAIN_FRACTION, type TextSplit } from './split.js';
 
-export const TRAIN_FRACTION = 0.9;
-
-export interface TextSplit {
-  train: string;
-  val: string;
-}
+export { countCodePoints, splitText, TRAIN_FRACTION, type TextSplit } from './split.js';
 
 export interface TextData extends TextSplit {
   files: string[];
   /** Characters (code points) in all files. */
   chars: number;
   description: string;
-}
-
-/** nanoGPT's split: the first int(n·0.9) code points are train, the rest val. */
-export function splitText(text: string, trainFraction = TRAIN_FRACTION): TextSplit {
-  const cut = codeUnitIndex(text, Math.floor(countCodePoints(text) * trainFraction));
-  return { train: text.slice(0, cut), val: text.slice(cut) };
 }
 
 export function loadText(paths: string | readonly string[]): TextData {
@@ -115,34 +105,6 @@ function utf8SequenceLength(b: Uint8Array, i: number): number {
   if (i + n > b.length || b[i + 1]! < lo || b[i + 1]! > hi) return 0;
   for (let k = 2; k < n; k++) if (b[i + k]! < 0x80 || b[i + k]! > 0xbf) return 0;
   return n;
-}
-
-export function countCodePoints(text: string): number {
-  let n = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
-      const lo = text.charCodeAt(i + 1);
-      if (lo >= 0xdc00 && lo < 0xe000) {
-        n--;
-        i++;
-      }
-    }
-  }
-  return n;
-}
-
-/** The UTF-16 index of code point number `k` of `text`. */
-function codeUnitIndex(text: string, k: number): number {
-  if (!/[\ud800-\udfff]/.test(text)) return k;
-  let i = 0;
-  for (let seen = 0; seen < k && i < text.length; seen++) {
-    const c = text.charCodeAt(i);
-    const pair = c >= 0xd800 && c < 0xdc00 && i + 1 < text.length
-      && text.charCodeAt(i + 1) >= 0xdc00 && text.charCodeAt(i + 1) < 0xe000;
-    i += pair ? 2 : 1;
-  }
-  return i;
 }
 
 function describe(paths: string[], files: string[], chars: number): string {

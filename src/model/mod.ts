@@ -10,22 +10,28 @@
 // Top-k over a sequence is not causal, so decoding uses a causal rule (section 3.5, docs/causal-routing.md): a
 // per-token logit z, processed iff z > causalBias (0: sigmoid(z) > 0.5). z is the router logit r itself, trained
 // by an auxiliary BCE towards top-k membership (`aux`), or the output of a small MLP reading the block input
-// through a stop-gradient and trained by the same BCE (`predictor`). Under causal routing (routingMode 'causal',
+// through a stop-gradient and trained by the same BCE (`predictor`). Under causal routing (forward mode 'causal',
 // prefill, decode) the processed tokens of each sequence attend only to each other, and only they enter the
 // block's KV cache; a skipped token costs just its logit.
+//
+// forward() returns its output together with its decision (RoutedOutput), as nanoGPT's forward returns (logits,
+// loss): which tokens it processed, the causal logits and the causal rule's BCE. Nothing is left in fields.
 import { add, bceWithLogits, detach, gatherRows, gelu, linear, reshape, rowScale, scatterAddRows, sigmoid, topk } from '../engine/ops.js';
 import { isGradEnabled, output, tempInts } from '../engine/autograd.js';
 import type { Tensor } from '../engine/tensor.js';
 import { Rng } from '../engine/rng.js';
+import type { LayerCache } from '../nn/layer-cache.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
+import { BlockLayers } from './block.js';
 import type { ModConfig, ModelConfig } from './config.js';
 import { routedK } from './config.js';
-import type { LayerCache } from '../sample/kv-cache.js';
-import { Block } from './block.js';
 
-/** What a routed block decided in its last top-k forward (for inspection, heat-maps and auxiliary losses). */
-export interface Routing {
+/** `topk`: the training behaviour; `causal`: each token by the causal rule alone (sampling, evaluation). */
+export type RoutingMode = 'topk' | 'causal';
+
+/** Top-k routing's choice in one forward pass. */
+export interface TopkRouting {
   b: number;
   t: number;
   k: number;
@@ -33,17 +39,30 @@ export interface Routing {
   idx: Int32Array;
   /** (B, T) router logits r, or the random scores under `random` routing. */
   scores: Tensor;
-  /** (B, T) logits z of the causal rule on the same inputs (under `aux` the same tensor as scores). */
-  causal: Tensor;
 }
 
-/** `topk`: the training behaviour; `causal`: each token by the causal rule alone (sampling, evaluation). */
-export type RoutingMode = 'topk' | 'causal';
+/**
+ * A routed block's forward result: its output and what it decided. Tensors are the forward's own (pooled) outputs,
+ * valid until releaseGraph().
+ */
+export interface RoutedOutput {
+  /** (B, T, C) */
+  x: Tensor;
+  mode: RoutingMode;
+  /** Top-k mode: the selection and the scores it was made on; null under causal routing. */
+  topk: TopkRouting | null;
+  /** Per sequence, the positions this block processed, ascending. */
+  processed: Int32Array[];
+  /** (B, T) the causal rule's logits z on this block's input (under `aux` the router logits themselves). */
+  causalLogits: Tensor;
+  /** Top-k training (grad enabled, auxWeight > 0): the BCE of z against top-k membership; else null. */
+  causalLoss: Tensor | null;
+}
 
-/** Tokens seen and processed under causal routing, cumulative (reset by assigning zeros). */
-export interface CausalCounts {
-  seen: number;
-  processed: number;
+/** One decode step of a routed block: its output (B, C) and the batch rows it processed, ascending. */
+export interface RoutedDecode {
+  x: Tensor;
+  rows: Int32Array;
 }
 
 /** The causal predictor: C → hidden → 1 with GELU, on the detached block input (nothing flows back). */
@@ -66,7 +85,7 @@ export class CausalPredictor extends Module {
 /** Seed of a predictor's init stream when a block is built without one (tests). */
 const PREDICTOR_SEED = 0x5bd1e995;
 
-export class RoutedBlock extends Block {
+export class RoutedBlock extends BlockLayers {
   readonly mod: ModConfig;
   /** (1, C): r = router · x. Absent under `random` routing. */
   readonly router: Linear | null;
@@ -74,18 +93,11 @@ export class RoutedBlock extends Block {
   readonly predictor: CausalPredictor | null;
   /** Draws the scores of `random` routing. */
   private readonly routingRng: Rng;
-  /** The last top-k forward's routing decision. */
-  last: Routing | null = null;
-  /** The last forward's BCE of the causal rule against top-k membership (training, auxWeight > 0), else null. */
-  causalLoss: Tensor | null = null;
-  routingMode: RoutingMode = 'topk';
-  /** Causal rule: process iff z > causalBias. 0 is sigmoid(z) > 0.5; `mod bench decode` calibrates it. */
+  /**
+   * The causal rule's threshold: a token is processed iff z > causalBias. 0 is sigmoid(z) > 0.5, what training
+   * targets; calibrateCausalBias sets it for untrained weights (benchmarks, tests).
+   */
   causalBias = 0;
-  readonly counts: CausalCounts = { seen: 0, processed: 0 };
-  /** Per sequence, the positions the last causal forward or prefill processed, ascending. */
-  lastCausal: Int32Array[] = [];
-  /** (B·T) the causal logits z of the last causal forward or prefill (a copy). */
-  lastCausalLogits: Float32Array = new Float32Array(0);
 
   /** predictorRng: the predictor's own init stream, so that the model's init does not depend on it. */
   constructor(config: ModelConfig, mod: ModConfig, rng: Rng, routingRng: Rng, predictorRng?: Rng) {
@@ -99,34 +111,31 @@ export class RoutedBlock extends Block {
     if (this.predictor === null && this.router === null) throw new Error(`causal='aux' needs a router, which routing='random' lacks`);
   }
 
-  /** x (B, T, C), pos (B, T) → (B, T, C); top-k: k = routedK(capacity, T) tokens per sequence are processed. */
-  override forward(x: Tensor, pos: Int32Array): Tensor {
-    if (this.routingMode === 'causal') return this.causalForward(x, pos, null);
+  /**
+   * x (B, T, C), pos (B, T) → (B, T, C) and the routing decision. Top-k: k = routedK(capacity, T) tokens per
+   * sequence are processed; causal: those with z > causalBias.
+   */
+  forward(x: Tensor, pos: Int32Array, mode: RoutingMode = 'topk'): RoutedOutput {
+    if (mode === 'causal') return this.causalForward(x, pos, null);
     const [b, t, c] = x.shape as [number, number, number];
     const k = routedK(this.mod.capacity, t);
     const scores = this.score(x, b, t); // (B, T)
     const idx = topk(scores, k); // (B, K), ascending positions, no gradient
-    const causal = this.predictor !== null ? this.causalLogits(x) : scores; // (B, T)
-    this.last = { b, t, k, idx, scores, causal };
+    const causalLogits = this.predictor !== null ? this.causalLogits(x) : scores; // (B, T)
     const train = isGradEnabled() && this.mod.auxWeight > 0;
-    this.causalLoss = train ? bceWithLogits(causal, topkTargets(idx, b, t, k)) : null;
-    if (k === 0) return x;
+    const causalLoss = train ? bceWithLogits(causalLogits, topkTargets(idx, b, t, k)) : null;
+    const processed = Array.from({ length: b }, (_, i) => idx.subarray(i * k, (i + 1) * k));
+    const decision = { mode, topk: { b, t, k, idx, scores }, processed, causalLogits, causalLoss };
+    if (k === 0) return { x, ...decision };
 
     const xs = gatherRows(x, idx, k); // (B, K, C)
     const posSel = gatherPositions(pos, idx, b, t, k); // (B, K) original positions
     const f = this.update(xs, posSel); // (B, K, C) residual-free block output
-    if (this.router === null) return scatterAddRows(x, f, idx); // random routing: no router weight
+    if (this.router === null) return { x: scatterAddRows(x, f, idx), ...decision }; // random routing: no router weight
     const r = reshape(gatherRows(reshape(scores, [b, t, 1]), idx, k), [b * k]); // (B·K) router logits of the chosen
     const w = this.mod.routerWeight === 'sigmoid' ? sigmoid(r) : r;
     const scaled = reshape(rowScale(reshape(f, [b * k, c]), w), [b, k, c]); // (B, K, C)  r_i · f_i
-    return scatterAddRows(x, scaled, idx); // (B, T, C)  x + scatter(r·f)
-  }
-
-  /** The update a full block would add to x: attn(ln_1(x)) + mlp(ln_2(x + attn(ln_1(x)))). x (B, K, C). */
-  update(x: Tensor, pos: Int32Array): Tensor {
-    const a = this.attn.forward(this.ln1.forward(x), pos); // (B, K, C)
-    const m = this.mlp.forward(this.ln2.forward(add(x, a))); // (B, K, C)
-    return add(a, m); // (B, K, C)
+    return { x: scatterAddRows(x, scaled, idx), ...decision }; // (B, T, C)  x + scatter(r·f)
   }
 
   /** The causal rule's logits z for x (..., C) → (...): the predictor's, or the router's under `aux`. */
@@ -137,7 +146,7 @@ export class RoutedBlock extends Block {
   }
 
   /** The causal forward, filling caches[b] with the keys and values of exactly the processed tokens of sequence b. */
-  override prefill(x: Tensor, pos: Int32Array, caches: readonly LayerCache[]): Tensor {
+  prefill(x: Tensor, pos: Int32Array, caches: readonly LayerCache[]): RoutedOutput {
     return this.causalForward(x, pos, caches);
   }
 
@@ -145,22 +154,22 @@ export class RoutedBlock extends Block {
    * One token per sequence, x (B, C) at positions pos (B): the tokens the causal rule processes attend to (and are
    * appended to) their caches and get x + w(r)·f; the others pass unchanged and are not cached.
    */
-  override decode(x: Tensor, pos: Int32Array, caches: readonly LayerCache[]): Tensor {
+  decode(x: Tensor, pos: Int32Array, caches: readonly LayerCache[]): RoutedDecode {
     const [b, c] = x.shape as [number, number];
-    const idx = this.decide(this.causalLogits(x).data, 0, b, 0); // (1, N) processed rows
-    const n = idx.length;
-    if (n === 0) return x;
+    const rows = this.decide(this.causalLogits(x).data, 0, b, 0); // (N) processed rows
+    const n = rows.length;
+    if (n === 0) return { x, rows };
     const x3 = reshape(x, [1, b, c]);
-    const xs = reshape(gatherRows(x3, idx, n), [n, c]); // (N, C)
+    const xs = reshape(gatherRows(x3, rows, n), [n, c]); // (N, C)
     const p = tempInts(n);
     const cs: LayerCache[] = [];
     for (let j = 0; j < n; j++) {
-      p[j] = pos[idx[j]!]!;
-      cs.push(caches[idx[j]!]!);
+      p[j] = pos[rows[j]!]!;
+      cs.push(caches[rows[j]!]!);
     }
     const a = this.attn.decode(this.ln1.forward(xs), p, cs); // (N, C)
     const f = add(a, this.mlp.forward(this.ln2.forward(add(xs, a)))); // (N, C)
-    return reshape(scatterAddRows(x3, reshape(this.weighted(xs, f), [1, n, c]), idx), [b, c]); // (B, C)
+    return { x: reshape(scatterAddRows(x3, reshape(this.weighted(xs, f), [1, n, c]), rows), [b, c]), rows }; // (B, C)
   }
 
   /**
@@ -168,32 +177,24 @@ export class RoutedBlock extends Block {
    * block among themselves by their original positions, x ← x + w(r)·f; with caches, caches[b] gets their keys and
    * values. Sequences are processed one at a time on the flattened (1, B·T, C) view.
    */
-  private causalForward(x: Tensor, pos: Int32Array, caches: readonly LayerCache[] | null): Tensor {
+  private causalForward(x: Tensor, pos: Int32Array, caches: readonly LayerCache[] | null): RoutedOutput {
     const [b, t, c] = x.shape as [number, number, number];
-    const z = this.causalLogits(x).data; // (B, T)
+    const causalLogits = this.causalLogits(x); // (B, T)
     const flat = reshape(x, [1, b * t, c]);
     let out = flat;
-    this.lastCausal = [];
-    this.lastCausalLogits = Float32Array.from(z);
+    const processed: Int32Array[] = [];
     for (let i = 0; i < b; i++) {
-      const idx = this.decide(z, i * t, t, i * t); // (1, N) rows of the flat view
+      const idx = this.decide(causalLogits.data, i * t, t, i * t); // (1, N) rows of the flat view
       const n = idx.length;
-      this.lastCausal.push(idx.map((row) => row - i * t));
+      processed.push(idx.map((row) => row - i * t));
       if (n === 0) continue;
       const p = tempInts(n);
       for (let j = 0; j < n; j++) p[j] = pos[idx[j]!]!;
       const xs = gatherRows(flat, idx, n); // (1, N, C)
-      const f = caches === null ? this.update(xs, p) : this.updateCached(xs, p, caches[i]!); // (1, N, C)
+      const f = this.update(xs, p, caches === null ? undefined : caches[i]!); // (1, N, C)
       out = scatterAddRows(out, this.weighted(xs, f), idx); // (1, B·T, C)
     }
-    return reshape(out, [b, t, c]);
-  }
-
-  /** update() whose attention also appends the keys and values of x (1, N, C) to `cache`. */
-  private updateCached(x: Tensor, pos: Int32Array, cache: LayerCache): Tensor {
-    const a = this.attn.prefill(this.ln1.forward(x), pos, [cache]); // (1, N, C)
-    const m = this.mlp.forward(this.ln2.forward(add(x, a))); // (1, N, C)
-    return add(a, m);
+    return { x: reshape(out, [b, t, c]), mode: 'causal', topk: null, processed, causalLogits, causalLoss: null };
   }
 
   /** f (..., N, C) scaled per row by the router weight w(r), r = router · xs (the training rule); as is without router. */
@@ -206,15 +207,13 @@ export class RoutedBlock extends Block {
     return reshape(rowScale(reshape(f, [n, c]), w), f.shape);
   }
 
-  /** Indices base + j of the j in [0, n) with z[offset + j] > causalBias, ascending; counted in `counts`. */
+  /** Indices base + j of the j in [0, n) with z[offset + j] > causalBias, ascending. */
   private decide(z: Float32Array, offset: number, n: number, base: number): Int32Array {
     let count = 0;
     for (let j = 0; j < n; j++) if (z[offset + j]! > this.causalBias) count++;
     const idx = tempInts(count);
     let at = 0;
     for (let j = 0; j < n; j++) if (z[offset + j]! > this.causalBias) idx[at++] = base + j;
-    this.counts.seen += n;
-    this.counts.processed += count;
     return idx;
   }
 
@@ -249,10 +248,12 @@ export interface Confusion {
   tn: number;
 }
 
-/** Adds the causal rule's decisions of a top-k forward's routing `r` to `into`, against its top-k membership. */
-export function addConfusion(into: Confusion, r: Routing, bias: number): Confusion {
+/** Adds the causal rule's decisions (z > bias) of a top-k forward `out` to `into`, against its top-k membership. */
+export function addConfusion(into: Confusion, out: Pick<RoutedOutput, 'topk' | 'causalLogits'>, bias: number): Confusion {
+  const r = out.topk;
+  if (r === null) throw new Error('addConfusion needs a top-k forward; this one routed causally');
   const y = topkTargets(r.idx, r.b, r.t, r.k);
-  const z = r.causal.data;
+  const z = out.causalLogits.data;
   for (let i = 0; i < y.length; i++) {
     const predicted = z[i]! > bias;
     if (y[i] === 1 && predicted) into.tp++;

@@ -6,8 +6,7 @@ import { attention } from '../engine/ops.js';
 import type { Rng } from '../engine/rng.js';
 import type { Tensor } from '../engine/tensor.js';
 import { kernels } from '../kernels/index.js';
-import type { ModelConfig } from '../model/config.js';
-import type { LayerCache } from '../sample/kv-cache.js';
+import type { LayerCache } from './layer-cache.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 
@@ -19,20 +18,28 @@ export function residualStd(nLayer: number): number {
   return 0.02 / Math.sqrt(2 * nLayer);
 }
 
+export interface AttentionOptions {
+  bias: boolean;
+  /** Rotary position embeddings on queries and keys. */
+  rope: boolean;
+  /** Init std of the output projection. */
+  projStd: number;
+}
+
 export class CausalSelfAttention extends Module {
   readonly cAttn: Linear; // (3C, C)
   readonly cProj: Linear; // (C, C)
   readonly nHead: number;
   readonly rope: boolean;
 
-  constructor(config: ModelConfig, rng: Rng) {
+  /** c: width (divisible by nHead); projStd: init std of c_proj (residualStd(nLayer) in a GPT). */
+  constructor(c: number, nHead: number, opts: AttentionOptions, rng: Rng) {
     super();
-    const c = config.nEmbd;
-    if (c % config.nHead !== 0) throw new Error(`nEmbd ${c} is not divisible by nHead ${config.nHead}`);
-    this.nHead = config.nHead;
-    this.rope = config.positions === 'rope';
-    this.cAttn = this.addModule('c_attn', new Linear(c, 3 * c, { bias: config.bias, rng }));
-    this.cProj = this.addModule('c_proj', new Linear(c, c, { bias: config.bias, rng, std: residualStd(config.nLayer) }));
+    if (c % nHead !== 0) throw new Error(`nEmbd ${c} is not divisible by nHead ${nHead}`);
+    this.nHead = nHead;
+    this.rope = opts.rope;
+    this.cAttn = this.addModule('c_attn', new Linear(c, 3 * c, { bias: opts.bias, rng }));
+    this.cProj = this.addModule('c_proj', new Linear(c, c, { bias: opts.bias, rng, std: opts.projStd }));
   }
 
   /** x (B, T, C), pos (B, T) → (B, T, C) */

@@ -2,8 +2,6 @@
 import { gelu } from '../engine/ops.js';
 import type { Rng } from '../engine/rng.js';
 import type { Tensor } from '../engine/tensor.js';
-import { mlpHidden, type ModelConfig } from '../model/config.js';
-import { residualStd } from './attention.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 
@@ -11,12 +9,11 @@ export class MLP extends Module {
   readonly cFc: Linear; // (H, C), H = mlpRatio · C
   readonly cProj: Linear; // (C, H)
 
-  constructor(config: ModelConfig, rng: Rng) {
+  /** c → hidden → c; projStd: init std of c_proj (residualStd(nLayer) in a GPT). */
+  constructor(c: number, hidden: number, opts: { bias: boolean; projStd: number }, rng: Rng) {
     super();
-    const c = config.nEmbd;
-    const hidden = mlpHidden(config);
-    this.cFc = this.addModule('c_fc', new Linear(c, hidden, { bias: config.bias, rng }));
-    this.cProj = this.addModule('c_proj', new Linear(hidden, c, { bias: config.bias, rng, std: residualStd(config.nLayer) }));
+    this.cFc = this.addModule('c_fc', new Linear(c, hidden, { bias: opts.bias, rng }));
+    this.cProj = this.addModule('c_proj', new Linear(hidden, c, { bias: opts.bias, rng, std: opts.projStd }));
   }
 
   /** (..., C) → (..., C) */

@@ -19,8 +19,8 @@
 import { noGrad, releaseGraph } from '../engine/autograd.js';
 import type { Rng } from '../engine/rng.js';
 import type { Tensor } from '../engine/tensor.js';
-import type { GPT } from '../model/gpt.js';
-import { KVCache } from './kv-cache.js';
+import type { GPT, StepOutput } from '../model/gpt.js';
+import { KVCache } from '../model/kv-cache.js';
 import { Sampler, type SamplingOptions } from './logits.js';
 
 /** The logits of the last token of a context that grows by one token per call. */
@@ -34,6 +34,10 @@ export interface KVCacheLogits extends ContextLogits {
   /** Windows prefilled and single-token decode steps run so far. */
   readonly prefills: number;
   readonly steps: number;
+  /** Per routed block (layer order), tokens fed through it and tokens it processed, over every call so far. */
+  readonly routed: Array<{ layer: number; seen: number; processed: number }>;
+  /** Per routed block, whether it processed the last token fed (the newest one of the context). */
+  readonly lastProcessed: boolean[];
 }
 
 /** The last blockSize tokens of the context (nanoGPT's idx[:, -block_size:]). */
@@ -46,6 +50,17 @@ function readLogits(run: () => Tensor, into: Float32Array): Float32Array {
   noGrad(() => into.set(run().data));
   releaseGraph();
   return into;
+}
+
+/** Runs a prefill or decode step under noGrad, copies its (1, V) logits into `into`; returns its routing. */
+function readStep(run: () => StepOutput, into: Float32Array): StepOutput['routing'] {
+  const routing = noGrad(() => {
+    const out = run();
+    into.set(out.logits.data);
+    return out.routing.map((r) => ({ layer: r.layer, processed: r.processed.map((p) => p.slice()) }));
+  });
+  releaseGraph();
+  return routing;
 }
 
 /** Logits from the normal forward over the cropped window, recomputed at every call. */
@@ -68,23 +83,34 @@ export function kvCacheLogits(model: GPT): KVCacheLogits {
   const cache = KVCache.forModel(model.config, 1);
   const out = new Float32Array(model.config.vocabSize);
   let fed = 0; // context tokens the cache's window ends at
+  const layers = model.routedBlocks().map((blk) => model.h.indexOf(blk));
   const source = {
     cache,
     prefills: 0,
     steps: 0,
+    routed: layers.map((layer) => ({ layer, seen: 0, processed: 0 })),
+    lastProcessed: layers.map(() => false),
     next(context: Int32Array): Float32Array {
       const n = context.length;
+      let routing: StepOutput['routing'];
       if (fed > 0 && fed === n - 1 && !cache.full()) {
         source.steps++;
-        readLogits(() => model.decodeStep(context.subarray(n - 1), cache), out);
+        routing = readStep(() => model.decodeStep(context.subarray(n - 1), cache), out);
+        routing.forEach((r, i) => count(i, 1, r.processed[0]!.length, r.processed[0]!.length > 0));
       } else {
         const w = cropWindow(context, model.config.blockSize);
         source.prefills++;
-        readLogits(() => model.prefill(w, 1, w.length, cache), out);
+        routing = readStep(() => model.prefill(w, 1, w.length, cache), out);
+        routing.forEach((r, i) => count(i, w.length, r.processed[0]!.length, r.processed[0]!.includes(w.length - 1)));
       }
       fed = n;
       return out;
     },
+  };
+  const count = (i: number, seen: number, processed: number, last: boolean): void => {
+    source.routed[i]!.seen += seen;
+    source.routed[i]!.processed += processed;
+    source.lastProcessed[i] = last;
   };
   return source;
 }

@@ -3,7 +3,7 @@
 import type { Batch } from '../data/index.js';
 import { noGrad, releaseGraph } from '../engine/autograd.js';
 import type { GPT } from '../model/gpt.js';
-import { addConfusion, type Confusion, type RoutedBlock, topkTargets } from '../model/mod.js';
+import { addConfusion, type Confusion, type RoutedOutput, topkTargets } from '../model/mod.js';
 
 /** A block's causal-rule quality against top-k membership; null where undefined (no positive, no prediction). */
 export interface RuleQuality {
@@ -25,11 +25,11 @@ export function ruleQuality(c: Confusion): RuleQuality {
   };
 }
 
-/** Mean BCE (nats, float64) of the block's last top-k forward: its causal logits against top-k membership. */
-export function lastCausalBce(blk: RoutedBlock): number {
-  const r = blk.last!;
+/** Mean BCE (nats, float64) of a top-k forward's causal logits against its top-k membership. */
+export function causalBce(out: Pick<RoutedOutput, 'topk' | 'causalLogits'>): number {
+  const r = out.topk!;
   const y = topkTargets(r.idx, r.b, r.t, r.k);
-  const z = r.causal.data;
+  const z = out.causalLogits.data;
   let sum = 0;
   for (let i = 0; i < y.length; i++) {
     const zi = z[i]!;
@@ -49,10 +49,9 @@ export function causalRecord(model: GPT, batches: readonly Batch[]): { causalLos
   let loss = 0;
   for (const b of batches) {
     noGrad(() => {
-      model.hidden(b.x, b.B, b.T);
-      blocks.forEach((blk, i) => {
-        loss += lastCausalBce(blk);
-        addConfusion(confusion[i]!, blk.last!, blk.causalBias);
+      model.hidden(b.x, b.B, b.T).routing.forEach((r, i) => {
+        loss += causalBce(r);
+        addConfusion(confusion[i]!, r, blocks[i]!.causalBias);
       });
     });
     releaseGraph();

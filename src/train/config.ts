@@ -1,20 +1,8 @@
-// Training configuration, and the resolution of a run's config from a preset plus command-line overrides
-// (nanoGPT's configurator without exec: `--key=value` / `--key value`, typed by the schema).
+// Training configuration: typed here, validated by validateTrainConfig, saved in every checkpoint. A run is a model
+// config and a train config (src/cli/run-config.ts resolves one from a preset plus command-line overrides).
 import { ConfigError } from '../errors.js';
-import { type ModelConfig, modelConfigSchema, validateModelConfig } from '../model/config.js';
-import { defaultPresetName, getPreset } from '../model/presets.js';
-import {
-  applyOverride,
-  flatKeys,
-  type KeyKind,
-  type Plain,
-  type Schema,
-  type SchemaFor,
-  specOf,
-  splitArgs,
-  unknownKey,
-  validateObject,
-} from '../model/schema.js';
+import type { ModelConfig } from '../model/config.js';
+import { type SchemaFor, validateObject } from '../model/schema.js';
 
 /** Hyperparameters and I/O of a training run. camelCase names are the CLI contract (`--maxIters=2000`). */
 export interface TrainConfig {
@@ -89,7 +77,8 @@ export function validateTrainConfig(value: unknown): TrainConfig {
 
 /** A fully resolved run: which preset it came from, and the validated model and train configs. */
 export interface RunConfig {
-  preset: string;
+  /** The preset it started from, if any (recorded in checkpoints). */
+  preset?: string;
   /** For training, vocabSize is replaced by the tokenizer's (byte: 256; char: distinct characters of the data). */
   model: ModelConfig;
   train: TrainConfig;
@@ -98,69 +87,5 @@ export interface RunConfig {
 /** A resolved `mod train` invocation. */
 export interface TrainRun extends RunConfig {
   /** Continue from the checkpoint in `train.out` (its configs must match, see the trainer). */
-  resume: boolean;
-}
-
-/** Every override key of a run: train keys and model keys share one flat namespace. */
-export const runSchema: Schema = { ...trainConfigSchema, ...modelConfigSchema };
-
-export type RunCommand = 'train' | 'info';
-
-/** Keys that are not config values but options of the command. */
-const COMMAND_KEYS: Record<RunCommand, readonly string[]> = { train: ['preset', 'resume'], info: ['preset'] };
-
-/**
- * Resolves `[--preset NAME] [--key=value | --key value ...]` (and `--resume` for train) to a validated run.
- * Later values of a key win. For `train`, vocabSize is not settable (the tokenizer decides) and a preset that
- * needs a data file must get one.
- */
-export function resolveRun(args: readonly string[], command: RunCommand): TrainRun {
-  const extra = COMMAND_KEYS[command];
-  const pairs = splitArgs(args, (key) => keyKind(key, extra));
-  let presetName = defaultPresetName;
-  let resume = false;
-  const overrides: Array<[string, string]> = [];
-  for (const [key, value] of pairs) {
-    if (key === 'preset' && extra.includes(key)) presetName = value;
-    else if (key === 'resume' && extra.includes(key)) resume = parseFlag(key, value);
-    else overrides.push([key, value]);
-  }
-  const preset = getPreset(presetName);
-  const model = structuredClone(preset.model) as unknown as Plain;
-  const train = structuredClone(preset.train) as unknown as Plain;
-  for (const [key, value] of overrides) {
-    if (!isKnown(key)) throw unknownKey(key, [...flatKeys(runSchema), ...extra]);
-    if (command === 'train' && key === 'vocabSize') {
-      throw new ConfigError(`vocabSize=${value} cannot be set for training: the tokenizer decides it (byte: 256; char: the distinct characters of the data)`);
-    }
-    const root = key.split('.')[0]!;
-    if (Object.hasOwn(modelConfigSchema, root)) applyOverride(modelConfigSchema, model, key, value);
-    else applyOverride(trainConfigSchema, train, key, value);
-  }
-  const run: TrainRun = { preset: preset.name, model: validateModelConfig(model), train: validateTrainConfig(train), resume };
-  if (command === 'train' && preset.requiresData && run.train.data === null) {
-    throw new ConfigError(`preset ${preset.name} needs a training text file: pass --data PATH (${preset.dataHint ?? 'a UTF-8 text file'})`);
-  }
-  return run;
-}
-
-function isKnown(key: string): boolean {
-  try {
-    specOf(runSchema, key);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function keyKind(key: string, extra: readonly string[]): KeyKind {
-  if (key === 'resume' && extra.includes(key)) return 'flag';
-  if (extra.includes(key)) return 'value';
-  if (!isKnown(key)) return 'unknown';
-  return specOf(runSchema, key).type === 'boolean' ? 'flag' : 'value';
-}
-
-function parseFlag(key: string, value: string): boolean {
-  if (value !== 'true' && value !== 'false') throw new ConfigError(`${key}='${value}' has the wrong type: must be true or false`);
-  return value === 'true';
+  resume?: boolean;
 }

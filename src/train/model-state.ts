@@ -1,11 +1,9 @@
-// Moving a model's parameters and AdamW's moments in and out of checkpoint tensor maps, and rebuilding a GPT
-// from a loaded checkpoint (for `mod eval`, `mod sample` and `--resume`).
-import { Rng } from '../engine/rng.js';
+// Moving a model's parameters and AdamW's moments in and out of checkpoint tensor maps (for saving, `--resume` and
+// loadModel).
 import { CheckpointError } from '../errors.js';
-import { GPT } from '../model/gpt.js';
 import type { Module } from '../nn/module.js';
 import type { AdamW, AdamWState } from './adamw.js';
-import type { Checkpoint, TensorMap } from './checkpoint.js';
+import type { TensorMap } from './safetensors.js';
 
 /** The parameters by name, sharing memory with the model (save them before the next update). */
 export function parameterTensors(model: Module): TensorMap {
@@ -56,12 +54,4 @@ export function loadOptimizer(opt: AdamW, tensors: TensorMap, step: number, sour
   } catch (e) {
     throw new CheckpointError(`${source}: ${(e as Error).message}; the checkpoint is damaged: train again`);
   }
-}
-
-/** A GPT with the checkpoint's config and weights. */
-export function modelFromCheckpoint(ckpt: Checkpoint, source: string): GPT {
-  // The init draws are overwritten by the checkpoint's weights.
-  const model = new GPT(ckpt.config.model, new Rng(0));
-  loadParameters(model, ckpt.tensors, source);
-  return model;
 }

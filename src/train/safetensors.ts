@@ -5,8 +5,8 @@
 //   rest      the byte buffer; data_offsets are relative to its start, tensors are row-major little-endian and
 //             together cover the buffer exactly (no holes, no overlaps, nothing after the last tensor).
 // npm has no maintained safetensors package (`safetensors@0.0.1` is an empty placeholder), hence this file.
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { endianness } from 'node:os';
+// Bytes in, bytes out, with no Node module, so the browser reads checkpoints with it; file I/O is in
+// safetensors-file.ts.
 
 export interface TensorData {
   data: Float32Array;
@@ -28,8 +28,9 @@ interface HeaderEntry {
   data_offsets: [number, number];
 }
 
-function assertLittleEndian(): void {
-  if (endianness() !== 'LE') throw new Error('safetensors: big-endian hosts are not supported');
+/** Tensor data is copied to and from Float32Arrays as raw bytes, which is little-endian only on such hosts. */
+export function assertLittleEndian(): void {
+  if (new Uint8Array(Uint16Array.of(1).buffer)[0] !== 1) throw new Error('safetensors: big-endian hosts are not supported');
 }
 
 function elementCount(shape: readonly number[]): number {
@@ -37,7 +38,7 @@ function elementCount(shape: readonly number[]): number {
 }
 
 /** The padded header bytes (length prefix included) for these tensors, in map order. */
-export function encodeHeader(tensors: TensorMap, metadata: Metadata): Buffer {
+export function encodeHeader(tensors: TensorMap, metadata: Metadata): Uint8Array {
   const header: Record<string, unknown> = { [METADATA_KEY]: metadata };
   let offset = 0;
   for (const [name, t] of tensors) {
@@ -48,34 +49,33 @@ export function encodeHeader(tensors: TensorMap, metadata: Metadata): Buffer {
     header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }
-  let json = JSON.stringify(header);
-  const bytes = Buffer.byteLength(json, 'utf8');
-  json += ' '.repeat((8 - ((8 + bytes) % 8)) % 8);
-  const body = Buffer.from(json, 'utf8');
-  const out = Buffer.alloc(8 + body.length);
-  out.writeBigUInt64LE(BigInt(body.length), 0);
-  body.copy(out, 8);
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = json.length + ((8 - ((8 + json.length) % 8)) % 8);
+  const out = new Uint8Array(8 + padded).fill(0x20, 8 + json.length); // space padding
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(json, 8);
   return out;
 }
 
-function writeAll(fd: number, buf: Uint8Array): void {
-  let done = 0;
-  while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done);
-}
-
-/** Writes a whole safetensors file to an open file descriptor, tensor data straight from the arrays. */
-export function writeSafetensors(fd: number, tensors: TensorMap, metadata: Metadata): void {
-  assertLittleEndian();
-  writeAll(fd, encodeHeader(tensors, metadata));
-  for (const t of tensors.values()) writeAll(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+/** The raw bytes of a tensor's data (little-endian F32). */
+export function tensorBytes(t: TensorData): Uint8Array {
+  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 }
 
 /** The whole file as bytes. */
-export function encodeSafetensors(tensors: TensorMap, metadata: Metadata): Buffer {
+export function encodeSafetensors(tensors: TensorMap, metadata: Metadata): Uint8Array {
   assertLittleEndian();
-  const parts = [encodeHeader(tensors, metadata)];
-  for (const t of tensors.values()) parts.push(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-  return Buffer.concat(parts);
+  const header = encodeHeader(tensors, metadata);
+  let size = header.length;
+  for (const t of tensors.values()) size += t.data.byteLength;
+  const out = new Uint8Array(size);
+  out.set(header, 0);
+  let at = header.length;
+  for (const t of tensors.values()) {
+    out.set(tensorBytes(t), at);
+    at += t.data.byteLength;
+  }
+  return out;
 }
 
 export interface ParsedHeader {
@@ -86,9 +86,9 @@ export interface ParsedHeader {
 }
 
 /** Reads the header length from the first 8 bytes and checks it against the file size. */
-function headerLength(prefix: Uint8Array, fileSize: number): number {
+export function headerLength(prefix: Uint8Array, fileSize: number): number {
   if (fileSize < 8) throw new SafetensorsFormatError(`file is ${fileSize} bytes, too short for the 8-byte header length`);
-  const n = Buffer.from(prefix.buffer, prefix.byteOffset, 8).readBigUInt64LE(0);
+  const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(Math.min(MAX_HEADER, fileSize - 8))) {
     throw new SafetensorsFormatError(`header length ${n} is larger than the ${fileSize - 8} bytes after it (or than ${MAX_HEADER})`);
   }
@@ -100,7 +100,7 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number): ParsedHe
   const n = headerLength(headerBytes, fileSize);
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(headerBytes.buffer, headerBytes.byteOffset + 8, n).toString('utf8'));
+    json = JSON.parse(new TextDecoder().decode(headerBytes.subarray(8, 8 + n)));
   } catch (e) {
     throw new SafetensorsFormatError(`header is not valid JSON (${(e as Error).message})`);
   }
@@ -164,25 +164,4 @@ export function decodeSafetensors(buf: Uint8Array): { tensors: TensorMap; metada
     tensors.set(name, { data: new Float32Array(bytes), shape: [...e.shape] });
   }
   return { tensors, metadata: h.metadata };
-}
-
-/** Reads only the header of a file (cheap; for consistency checks). */
-export function readHeader(path: string): ParsedHeader {
-  const fd = openSync(path, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    const prefix = new Uint8Array(8);
-    readSync(fd, prefix, 0, Math.min(8, size), 0);
-    const n = headerLength(prefix, size);
-    const buf = new Uint8Array(8 + n);
-    let got = 0;
-    while (got < buf.length) {
-      const r = readSync(fd, buf, got, buf.length - got, got);
-      if (r === 0) break;
-      got += r;
-    }
-    return parseHeader(buf, size);
-  } finally {
-    closeSync(fd);
-  }
 }

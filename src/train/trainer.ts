@@ -9,32 +9,29 @@
 // same way before loading the weights, so both streams continue exactly: a resumed run is bit-identical to an
 // uninterrupted one. Evaluation batches come from their own fixed seeds (the same for every run, so runs with
 // different seeds are evaluated on the same text) and never touch the training Rng.
+//
+// This is a library function: it reports through callbacks (start, notices, steps, evaluations, checkpoints),
+// never writes to the terminal, and stops on an AbortSignal after the current step, saving a checkpoint first.
+// src/cli/train.ts turns the callbacks into the progress bar and log lines and maps Ctrl-C to the signal.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { processIo, type Io } from '../cli/io.js';
-import { formatCount, formatDuration, formatShort, formatSi } from '../cli/format.js';
-import { createProgress, type Progress, type ProgressStream } from '../cli/progress.js';
-import { loadDataset, randomBatch, evalBatches, tokenizerFromJSON, type Batch, type Dataset } from '../data/index.js';
-import { backward, noGrad, releaseGraph, zeroGrad } from '../engine/autograd.js';
+import { evalBatches, loadDataset, randomBatch, tokenizerFromJSON, type Batch, type Tokenizer } from '../data/index.js';
+import { noGrad, releaseGraph } from '../engine/autograd.js';
 import { Rng } from '../engine/rng.js';
-import { median } from '../bench/stats.js';
-import type { Tensor } from '../engine/tensor.js';
 import { ConfigError } from '../errors.js';
-import { backendInfo } from '../kernels/index.js';
-import type { ModelConfig } from '../model/config.js';
+import { type ModelConfig, validateModelConfig } from '../model/config.js';
 import { trainingFlops } from '../model/flops.js';
 import { GPT } from '../model/gpt.js';
-import { AdamW, clipGradNorm } from './adamw.js';
+import { AdamW } from './adamw.js';
+import { causalRecord } from './causal-stats.js';
 import { CONFIG_FILE, loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
-import type { TrainConfig, TrainRun } from './config.js';
+import { type TrainConfig, type TrainRun, validateTrainConfig } from './config.js';
 import { loadOptimizer, loadParameters, optimizerTensors, parameterTensors } from './model-state.js';
 import { appendLog, truncateLog, type LogRecord } from './run-log.js';
-import { causalRecord } from './causal-stats.js';
 import { learningRate } from './schedule.js';
-import { StopSignal, signalExitCode, yieldToEventLoop } from './stop-signal.js';
+import { trainStep } from './step.js';
 
 export type { TrainRun } from './config.js';
-export { signalExitCode } from './stop-signal.js';
 
 /** Seeds of the fixed evaluation batches (independent of the run's seed). */
 export const EVAL_SEED = { train: 0x5eed_0001, val: 0x5eed_0002 } as const;
@@ -44,27 +41,90 @@ export function batchSeed(seed: number): number {
   return (seed ^ 0x9e3779b9) >>> 0;
 }
 
-export interface TrainOptions {
-  /** Install SIGINT/SIGTERM handlers (default true). */
-  handleSignals?: boolean;
-  /** Where progress goes (default: process.stdout for the process Io, else io.out without a bar). */
-  progressStream?: ProgressStream;
-  /** Called after every optimizer step (tests). */
-  onStep?: (iteration: number) => void;
+/** Tokens to train on: a Dataset from the data layer, or token arrays with the tokenizer that made them. */
+export interface TrainData {
+  tokenizer: Tokenizer;
+  train: Int32Array;
+  val: Int32Array;
+  /** Where the text came from, for messages. */
+  source?: string;
+}
+
+/** What a run is about to do, told once before the first step. */
+export interface TrainStart {
+  model: GPT;
+  data: TrainData;
+  /** Iteration training starts from: 0, or the resumed checkpoint's. */
+  iteration: number;
+  resumed: boolean;
+  /** Training FLOPs per token (docs/flops.md). */
+  flopsPerToken: number;
+  /** gradAccumSteps · batchSize · blockSize. */
+  tokensPerStep: number;
+}
+
+export interface StepEvent {
+  /** Optimizer steps completed. */
+  iteration: number;
+  /** Mean LM loss of the step's micro-batches. */
+  loss: number;
+  lr: number;
+  /** Each clip group's gradient norm before clipping (model, then causal predictors). */
+  gradNorms: number[];
+  /** Wall time of the step (forward, backward, update), ms. */
+  ms: number;
+  /** Training tokens per second over this session's steps. */
+  tokensPerSec: number;
+}
+
+/** What training reports, as it happens. */
+export interface TrainCallbacks {
+  /** Before the first step (after notices about the checkpoint being resumed). */
+  onStart?: (start: TrainStart) => void;
+  /** A remark worth showing a person (a resumed run's changed settings, a checkpoint about to be replaced, ...). */
+  onNotice?: (message: string) => void;
+  /** After every optimizer step. */
+  onStep?: (step: StepEvent) => void;
+  /** After each evaluation has been logged and checkpointed. */
+  onEval?: (record: LogRecord) => void;
+  /** After each checkpoint save. */
+  onCheckpoint?: (checkpoint: { iteration: number; out: string }) => void;
+}
+
+export interface TrainOptions extends TrainCallbacks {
+  /** The tokens to train on; default: run.train.data (the Brown corpus when null) with run.train.tokenizer. */
+  data?: TrainData;
+  /** Stops training after the current step (or evaluation batch), with a checkpoint. */
+  signal?: AbortSignal;
   /** Extra evaluation points besides every evalInterval and the last step (`mod compare`: evenly spaced FLOPs). */
   evalAt?: (iteration: number) => boolean;
-  /** Called after each evaluation has been logged and checkpointed. */
-  onEval?: (record: LogRecord) => void;
+}
+
+/** Both sets of callbacks, `a`'s first. */
+export function bothCallbacks(a: TrainCallbacks, b: TrainCallbacks): TrainCallbacks {
+  return {
+    onStart: (s) => (a.onStart?.(s), b.onStart?.(s)),
+    onNotice: (m) => (a.onNotice?.(m), b.onNotice?.(m)),
+    onStep: (s) => (a.onStep?.(s), b.onStep?.(s)),
+    onEval: (r) => (a.onEval?.(r), b.onEval?.(r)),
+    onCheckpoint: (c) => (a.onCheckpoint?.(c), b.onCheckpoint?.(c)),
+  };
 }
 
 export interface TrainResult {
   /** Optimizer steps completed. */
   iteration: number;
-  /** The signal that stopped training before maxIters (the checkpoint holds `iteration`), or null. */
-  stoppedBy: NodeJS.Signals | null;
+  /** The signal stopped training before maxIters (the checkpoint holds `iteration`). */
+  aborted: boolean;
   /** The last evaluation, if any in this session. */
   last: LogRecord | null;
+  bestValLoss: number | null;
   out: string;
+  /** The trained model and its tokenizer, ready for generate() or evaluation. */
+  model: GPT;
+  tokenizer: Tokenizer;
+  /** Wall time of each optimizer step of this session (evaluations and checkpoints excluded), ms. */
+  stepMs: number[];
 }
 
 /** Where training stands; what a checkpoint restores. */
@@ -81,37 +141,34 @@ interface Session {
   cfg: TrainConfig;
   model: GPT;
   modelConfig: ModelConfig;
-  data: Dataset;
+  data: TrainData;
   opt: AdamW;
   batchRng: Rng;
   evalSets: { train: Batch[]; val: Batch[] };
   flopsPerToken: number;
   state: RunState;
   startMs: number;
-  io: Io;
-  progress: Progress;
-  stop: StopSignal | null;
-  onStep: (iteration: number) => void;
-  evalAt: (iteration: number) => boolean;
-  onEval: (record: LogRecord) => void;
+  options: TrainOptions;
   /** Iteration of the last checkpoint written. */
   savedAt: number;
-  /** Wall time of each optimizer step of this process (evaluations and checkpoints excluded), ms. */
   stepMs: number[];
 }
 
-/** Trains `run` (resuming from run.train.out when run.resume), printing to io. */
-export async function train(run: TrainRun, io: Io, options: TrainOptions = {}): Promise<TrainResult> {
+/**
+ * Trains `run` (resuming from run.train.out when run.resume), saving a checkpoint and a log.jsonl record in
+ * run.train.out at every evaluation. The configs are validated first (a ConfigError names a bad key).
+ */
+export async function train(spec: TrainRun, options: TrainOptions = {}): Promise<TrainResult> {
   const startMs = performance.now();
-  const ckpt = run.resume ? loadResumeCheckpoint(run) : null;
-  const s = setup(run, io, ckpt, startMs, options);
-  if (s === null) return { iteration: ckpt?.meta.iteration ?? 0, stoppedBy: null, last: null, out: run.train.out };
-  try {
-    return await loop(s);
-  } finally {
-    s.progress.stop();
-    s.stop?.dispose();
+  const run: TrainRun = { ...spec, model: validateModelConfig(spec.model), train: validateTrainConfig(spec.train) };
+  const ckpt = run.resume === true ? loadResumeCheckpoint(run) : null;
+  const s = setup(run, ckpt, startMs, options);
+  if (ckpt !== null && s.state.iteration >= s.cfg.maxIters) {
+    notice(s, `the checkpoint is already at iteration ${s.state.iteration} >= maxIters=${s.cfg.maxIters}: nothing to train (raise --maxIters to continue)`);
+    return result(s, null, false);
   }
+  prepareOutDir(s, ckpt);
+  return loop(s);
 }
 
 // ---------------------------------------------------------------- setup
@@ -138,71 +195,71 @@ function trainDiffs(saved: TrainConfig, current: TrainConfig): string[] {
     .map((k) => `${k} ${String(saved[k])} → ${String(current[k])}`);
 }
 
-function setup(run: TrainRun, io: Io, ckpt: LoadedCheckpoint | null, startMs: number, options: TrainOptions): Session | null {
+/** The run's tokens: given, or loaded from its data source (a resumed run encodes with its checkpoint's tokenizer). */
+function runData(run: TrainRun, ckpt: LoadedCheckpoint | null, given: TrainData | undefined): TrainData {
+  if (given !== undefined) return given;
   const cfg = run.train;
-  const data = loadDataset({
+  return loadDataset({
     ...(cfg.data === null ? {} : { data: cfg.data }),
     tokenizer: ckpt === null ? cfg.tokenizer : tokenizerFromJSON(ckpt.config.tokenizer),
     blockSize: run.model.blockSize,
   });
+}
+
+function setup(run: TrainRun, ckpt: LoadedCheckpoint | null, startMs: number, options: TrainOptions): Session {
+  const cfg = run.train;
+  const data = runData(run, ckpt, options.data);
   const modelConfig: ModelConfig = { ...run.model, vocabSize: data.tokenizer.vocabSize };
-  if (ckpt !== null) checkResumable(run, ckpt, modelConfig, io);
+  if (ckpt !== null) checkResumable(run, ckpt, modelConfig, options);
   const model = new GPT(modelConfig, new Rng(cfg.seed));
   const opt = new AdamW(model.namedParameters(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
   const batchRng = new Rng(batchSeed(cfg.seed));
   const state: RunState = { iteration: 0, tokensSeen: 0, bestValLoss: null, priorMs: 0 };
   if (ckpt !== null) restore(ckpt, cfg.out, model, opt, batchRng, state);
-  printSetup(io, run, data, model, state, ckpt);
-  if (ckpt !== null && state.iteration >= cfg.maxIters) {
-    io.out(`the checkpoint is already at iteration ${state.iteration} >= maxIters=${cfg.maxIters}: nothing to train (raise --maxIters to continue)\n`);
-    return null;
-  }
-  prepareOutDir(cfg.out, ckpt, state.iteration, io);
   const s: Session = {
-    run, cfg, model, modelConfig, data, opt, batchRng, state, startMs, io,
+    run, cfg, model, modelConfig, data, opt, batchRng, state, startMs, options,
     evalSets: fixedEvalSets(data, cfg, modelConfig.blockSize),
     flopsPerToken: trainingFlops(modelConfig).perToken,
-    progress: createProgress({ total: cfg.maxIters, start: state.iteration, logInterval: cfg.logInterval, stream: options.progressStream ?? progressStreamFor(io) }),
-    stop: null,
-    onStep: options.onStep ?? ((): void => {}),
-    evalAt: options.evalAt ?? ((): boolean => false),
-    onEval: options.onEval ?? ((): void => {}),
     savedAt: ckpt === null ? -1 : state.iteration,
     stepMs: [],
   };
-  if (options.handleSignals ?? true) s.stop = stopSignal(s);
+  options.onStart?.({
+    model, data, iteration: state.iteration, resumed: ckpt !== null, flopsPerToken: s.flopsPerToken,
+    tokensPerStep: cfg.gradAccumSteps * cfg.batchSize * modelConfig.blockSize,
+  });
   return s;
 }
 
-/** Creates the output directory and cuts log.jsonl back to the starting iteration (emptied for a new run). */
-function prepareOutDir(out: string, ckpt: LoadedCheckpoint | null, iteration: number, io: Io): void {
-  if (ckpt === null && existsSync(path.join(out, CONFIG_FILE))) {
-    io.out(`note: ${out} holds a checkpoint; this new run replaces it at its first evaluation (add --resume to continue it instead)\n`);
-  }
-  mkdirSync(out, { recursive: true });
-  truncateLog(out, iteration);
+function notice(s: { options: TrainOptions }, message: string): void {
+  s.options.onNotice?.(message);
 }
 
-function fixedEvalSets(data: Dataset, cfg: TrainConfig, t: number): Session['evalSets'] {
+/** Creates the output directory and cuts log.jsonl back to the starting iteration (emptied for a new run). */
+function prepareOutDir(s: Session, ckpt: LoadedCheckpoint | null): void {
+  const out = s.cfg.out;
+  if (ckpt === null && existsSync(path.join(out, CONFIG_FILE))) {
+    notice(s, `note: ${out} holds a checkpoint; this new run replaces it at its first evaluation (add --resume to continue it instead)`);
+  }
+  mkdirSync(out, { recursive: true });
+  truncateLog(out, s.state.iteration);
+}
+
+function fixedEvalSets(data: TrainData, cfg: TrainConfig, t: number): Session['evalSets'] {
   return {
     train: evalBatches(data.train, cfg.evalIters, cfg.batchSize, t, EVAL_SEED.train),
     val: evalBatches(data.val, cfg.evalIters, cfg.batchSize, t, EVAL_SEED.val),
   };
 }
 
-function progressStreamFor(io: Io): ProgressStream {
-  return io === processIo ? process.stdout : { write: (text: string) => io.out(text) };
-}
-
-function checkResumable(run: TrainRun, ckpt: LoadedCheckpoint, modelConfig: ModelConfig, io: Io): void {
+function checkResumable(run: TrainRun, ckpt: LoadedCheckpoint, modelConfig: ModelConfig, options: TrainOptions): void {
   const diffs = modelDiffs(ckpt.config.model, modelConfig);
   if (diffs.length > 0) {
     throw new ConfigError(`--resume: the checkpoint in ${run.train.out} has a different model: ${diffs.join(', ')}; `
       + 'pass the same model settings (and --preset) as the run that wrote it, or train into a new --out');
   }
   const changed = trainDiffs(ckpt.config.train, run.train);
-  if (changed.length > 0) io.out(`note: resuming with changed train settings: ${changed.join(', ')}\n`);
-  if (ckpt.recovered) io.out(`note: the last save in ${run.train.out} was interrupted; resuming from the previous checkpoint\n`);
+  if (changed.length > 0) notice({ options }, `note: resuming with changed train settings: ${changed.join(', ')}`);
+  if (ckpt.recovered) notice({ options }, `note: the last save in ${run.train.out} was interrupted; resuming from the previous checkpoint`);
 }
 
 function restore(ckpt: LoadedCheckpoint, out: string, model: GPT, opt: AdamW, batchRng: Rng, state: RunState): void {
@@ -216,36 +273,14 @@ function restore(ckpt: LoadedCheckpoint, out: string, model: GPT, opt: AdamW, ba
   state.priorMs = ckpt.meta.elapsedMs ?? 0;
 }
 
-function printSetup(io: Io, run: TrainRun, data: Dataset, model: GPT, state: RunState, ckpt: LoadedCheckpoint | null): void {
-  const cfg = model.config;
-  const tok = data.tokenizer;
-  io.out(`data: ${data.source}\n`);
-  io.out(`      ${tok.kind} tokenizer, vocab ${tok.vocabSize} | train ${formatCount(data.train.length)} tokens, val ${formatCount(data.val.length)} tokens\n`);
-  io.out(`model: ${formatShort(model.numParams())} parameters | ${formatSi(trainingFlops(cfg).perToken, 'FLOP')} training FLOPs per token`
-    + ` | backend ${backendInfo()}\n`);
-  const perStep = run.train.gradAccumSteps * run.train.batchSize * cfg.blockSize;
-  io.out(`training: ${formatCount(perStep)} tokens per step, ${ckpt === null ? '' : `from iteration ${state.iteration} `}to ${run.train.maxIters}`
-    + ` | checkpoint and log.jsonl in ${run.train.out}\n`);
-}
-
-function stopSignal(s: Session): StopSignal {
-  return new StopSignal({
-    onFirst: (signal) => s.progress.log(`${signal}: stopping after this step and saving a checkpoint (press Ctrl-C again to abort without saving)`),
-    onAbort: (signal) => {
-      s.progress.stop();
-      s.io.err(`${signal}: aborted; ${s.savedAt >= 0 ? `the checkpoint of iteration ${s.savedAt} in ${s.cfg.out} is intact` : 'no checkpoint was saved'}\n`);
-      process.exit(signalExitCode(signal));
-    },
-  });
-}
-
 // ---------------------------------------------------------------- the loop
 
 async function loop(s: Session): Promise<TrainResult> {
   const { cfg, state } = s;
-  const params = s.model.parameters();
   const T = s.modelConfig.blockSize;
-  const batch: Batch = { x: new Int32Array(cfg.batchSize * T), y: new Int32Array(cfg.batchSize * T), B: cfg.batchSize, T };
+  const micro = Array.from({ length: cfg.gradAccumSteps }, (): Batch => ({
+    x: new Int32Array(cfg.batchSize * T), y: new Int32Array(cfg.batchSize * T), B: cfg.batchSize, T,
+  }));
   const tokensPerStep = cfg.gradAccumSteps * cfg.batchSize * T;
   let trainMs = 0;
   let trainTokens = 0;
@@ -253,41 +288,37 @@ async function loop(s: Session): Promise<TrainResult> {
   while (state.iteration < cfg.maxIters) {
     const t0 = performance.now();
     const lr = learningRate(cfg, state.iteration);
-    const loss = step(s, params, batch, lr);
+    for (const b of micro) randomBatch(s.data.train, cfg.batchSize, T, s.batchRng, b);
+    const { loss, gradNorms } = trainStep(s.model, s.opt, micro, { lr, gradClip: cfg.gradClip });
     state.iteration++;
     state.tokensSeen += tokensPerStep;
-    const dt = performance.now() - t0;
-    s.stepMs.push(dt);
-    trainMs += dt;
+    const ms = performance.now() - t0;
+    s.stepMs.push(ms);
+    trainMs += ms;
     trainTokens += tokensPerStep;
-    s.progress.update(state.iteration, { loss, tokensPerSec: (trainTokens / trainMs) * 1000 });
-    s.onStep(state.iteration);
-    if (state.iteration % cfg.evalInterval === 0 || state.iteration === cfg.maxIters || s.evalAt(state.iteration)) last = await evaluateAndSave(s, lr);
+    s.options.onStep?.({ iteration: state.iteration, loss, lr, gradNorms, ms, tokensPerSec: (trainTokens / trainMs) * 1000 });
+    if (state.iteration % cfg.evalInterval === 0 || state.iteration === cfg.maxIters || s.options.evalAt?.(state.iteration) === true) {
+      last = await evaluateAndSave(s, lr);
+    }
     await yieldToEventLoop();
-    if (s.stop?.requested === true && state.iteration < cfg.maxIters) return interrupt(s, last);
+    if (s.options.signal?.aborted === true && state.iteration < cfg.maxIters) {
+      if (s.savedAt !== state.iteration) save(s);
+      return result(s, last, true);
+    }
   }
-  s.progress.stop();
-  printDone(s, last);
-  return { iteration: state.iteration, stoppedBy: null, last, out: cfg.out };
+  return result(s, last, false);
 }
 
-/** One optimizer step over gradAccumSteps micro-batches; returns their mean loss. */
-function step(s: Session, params: Tensor[], batch: Batch, lr: number): number {
-  const { cfg, model } = s;
-  const accum = cfg.gradAccumSteps;
-  const seed = Float32Array.of(1 / accum); // d(total)/d(micro-batch loss): the loss scaled by 1/gradAccumSteps
-  let lossSum = 0;
-  for (let micro = 0; micro < accum; micro++) {
-    randomBatch(s.data.train, cfg.batchSize, batch.T, s.batchRng, batch);
-    const { loss, trainingLoss } = model.forward(batch.x, cfg.batchSize, batch.T, batch.y);
-    lossSum += loss!.item();
-    backward(trainingLoss!, seed); // the LM loss, plus the causal routing BCE of a MoD model
-    releaseGraph();
-  }
-  if (cfg.gradClip > 0) for (const group of model.clipGroups()) clipGradNorm(group, cfg.gradClip); // predictors apart
-  s.opt.step({ lr });
-  zeroGrad(params);
-  return lossSum / accum;
+function result(s: Session, last: LogRecord | null, aborted: boolean): TrainResult {
+  return {
+    iteration: s.state.iteration, aborted, last, bestValLoss: s.state.bestValLoss, out: s.cfg.out,
+    model: s.model, tokenizer: s.data.tokenizer, stepMs: s.stepMs,
+  };
+}
+
+/** Lets pending signal handlers, timers and abort events run. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Mean loss over fixed batches, without recording a graph. */
@@ -321,9 +352,7 @@ async function evaluateAndSave(s: Session, lr: number): Promise<LogRecord> {
   };
   appendLog(s.cfg.out, record);
   save(s);
-  s.progress.log(`iter ${record.iter}: train loss ${trainLoss.toFixed(4)}, val loss ${valLoss.toFixed(4)} | lr ${record.lr.toExponential(2)}`
-    + ` | ${formatSi(record.tokensSeen, 'tokens')} | ${formatSi(record.trainFlops, 'FLOP')} | ${formatDuration(record.elapsedMs / 1000)}`);
-  s.onEval(record);
+  s.options.onEval?.(record);
   return record;
 }
 
@@ -334,7 +363,7 @@ function elapsedMs(s: Session): number {
 function save(s: Session): void {
   const { state } = s;
   saveCheckpoint(s.cfg.out, {
-    config: { preset: s.run.preset, model: s.modelConfig, train: s.cfg, tokenizer: s.data.tokenizer.toJSON() },
+    config: { ...(s.run.preset === undefined ? {} : { preset: s.run.preset }), model: s.modelConfig, train: s.cfg, tokenizer: s.data.tokenizer.toJSON() },
     tensors: parameterTensors(s.model),
     optimizer: optimizerTensors(s.model, s.opt.exportState()),
     meta: {
@@ -348,23 +377,5 @@ function save(s: Session): void {
     },
   });
   s.savedAt = state.iteration;
-}
-
-function interrupt(s: Session, last: LogRecord | null): TrainResult {
-  if (s.savedAt !== s.state.iteration) save(s);
-  s.progress.stop();
-  s.io.out(`stopped at iteration ${s.state.iteration}/${s.cfg.maxIters}; checkpoint saved in ${s.cfg.out}\n`
-    + 'to continue, run the same `mod train` command again with --resume added\n');
-  return { iteration: s.state.iteration, stoppedBy: s.stop?.signal ?? 'SIGINT', last, out: s.cfg.out };
-}
-
-function printDone(s: Session, last: LogRecord | null): void {
-  const out = s.cfg.out;
-  if (last !== null) {
-    s.io.out(`done: iteration ${last.iter}, train loss ${last.trainLoss.toFixed(4)}, val loss ${last.valLoss.toFixed(4)}`
-      + ` (best ${s.state.bestValLoss?.toFixed(4) ?? '?'}) in ${formatDuration(last.elapsedMs / 1000)}`
-      + (s.stepMs.length > 0 ? `, median ${median(s.stepMs).toFixed(1)} ms/step\n` : '\n'));
-  }
-  s.io.out(`checkpoint: ${out} (config.json, model.safetensors, optimizer.safetensors; log.jsonl)\n`);
-  s.io.out(`try: npx mod sample --ckpt ${out}   or   npx mod eval --ckpt ${out}\n`);
+  s.options.onCheckpoint?.({ iteration: state.iteration, out: s.cfg.out });
 }

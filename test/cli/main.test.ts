@@ -6,7 +6,7 @@ import { main, reportError } from '../../src/cli/main.js';
 import { parseSampleOptions } from '../../src/cli/sample.js';
 import { ConfigError, UserError } from '../../src/errors.js';
 import { paramCounts } from '../../src/model/flops.js';
-import { getPreset } from '../../src/model/presets.js';
+import { getPreset } from '../../src/train/presets.js';
 
 async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const io = captureIo();

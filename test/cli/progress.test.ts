@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatDuration, formatKeyValues, formatSi } from '../../src/cli/format.js';
+import { formatKeyValues } from '../../src/cli/format.js';
+import { formatDuration, formatSi } from '../../src/format.js';
 import { createProgress } from '../../src/cli/progress.js';
 
 function sink(isTTY: boolean): { write(t: string): boolean; isTTY: boolean; text: string } {

@@ -9,8 +9,7 @@ import { captureIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { readLog } from '../../src/train/run-log.js';
-import { train } from '../../src/train/trainer.js';
-import { TINY_ARGS, tempDir, tinyRun, tinyTextFile } from '../train/fixtures/tiny-run.js';
+import { TINY_ARGS, reportedTrain, tempDir, tinyRun, tinyTextFile } from '../train/fixtures/tiny-run.js';
 
 const dir = tempDir('mod-cli-');
 const data = tinyTextFile(dir);
@@ -142,7 +141,7 @@ test('Ctrl-C: finishes the step, saves a checkpoint, exits 130; --resume continu
   const a = loadCheckpoint(out('sigint'));
   assert.equal(a.meta.iteration, maxIters);
 
-  await train(tinyRun(data, out('sigint-straight'), ...args.slice(1 + TINY_ARGS.length, -2)), captureIo(), { handleSignals: false });
+  await reportedTrain(tinyRun(data, out('sigint-straight'), ...args.slice(1 + TINY_ARGS.length, -2)));
   const b = loadCheckpoint(out('sigint-straight'));
   for (const [name, t] of b.tensors) assert.deepEqual(a.tensors.get(name)!.data, t.data, name);
   assert.deepEqual(readLog(out('sigint')).map(({ elapsedMs: _, ...r }) => r), readLog(out('sigint-straight')).map(({ elapsedMs: _, ...r }) => r));

@@ -1,11 +1,11 @@
 // `mod compare` planning: the budget → steps, evaluation points, variants and size matching; argument parsing.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseCompareArgs } from '../../src/compare/options.js';
+import { parseCompareArgs } from '../../src/cli/compare-options.js';
 import { budgetSteps, evalPoints, matchSize, planComparison, variantModel, variantModels } from '../../src/compare/plan.js';
 import { ConfigError } from '../../src/errors.js';
 import { forwardFlops } from '../../src/model/flops.js';
-import { getPreset } from '../../src/model/presets.js';
+import { getPreset } from '../../src/train/presets.js';
 
 const TINY = ['--nLayer=2', '--nEmbd=32', '--blockSize=32', '--batchSize=4', '--evalIters=2'];
 

@@ -1,7 +1,7 @@
 // The comparison's progress display: overall fraction and ETA in FLOPs, best val loss per variant, TTY vs plain.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CompareProgress } from '../../src/compare/progress.js';
+import { CompareProgress } from '../../src/cli/compare-progress.js';
 
 const RUNS = [
   { name: 'dense-s1', variant: 'dense', steps: 10, flopsPerStep: 3 },

@@ -41,7 +41,7 @@ function setup(): { step: () => number; params: Tensor[] } {
   const targets = randInts(B * T, config.vocabSize, 4);
   const step = (): number => {
     zeroGrad(params);
-    const x = model.hidden(ids, B, T); // (B, T, C)
+    const x = model.hidden(ids, B, T).hidden; // (B, T, C)
     const scores = reshape(linear(x, router, null), [B, T]); // (B, T)
     const idx = topk(scores, K); // (B, K)
     const w = sigmoid(reshape(gatherRows(reshape(scores, [B, T, 1]), idx, K), [B, K])); // (B, K)

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { nativeBackend, referenceKernels } from '../../src/kernels/index.js';
+import { nativeBackend, referenceKernels } from '../../src/kernels/node.js';
 
-const indexUrl = new URL('../../src/kernels/index.js', import.meta.url).href;
+const indexUrl = new URL('../../src/kernels/node.js', import.meta.url).href;
 // Under tsx the sources are .ts and the child needs the tsx loader; compiled tests import dist's .js.
 const loader = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
 const script = `const k = await import(${JSON.stringify(indexUrl)}); console.log(k.kernels().name);`;

@@ -1,6 +1,6 @@
 // Finite-difference checks of backward kernels, and the native-vs-reference sweep over SIMD levels.
 import assert from 'node:assert/strict';
-import { nativeBackend, type KernelName } from '../../src/kernels/index.js';
+import { nativeBackend, type KernelName } from '../../src/kernels/node.js';
 
 export interface GradCheck {
   what: string;

@@ -49,9 +49,9 @@ describe('causal rule training', () => {
     rb.router!.weight.data.set(randArray(8, 3, 2));
     const [b, t, c] = [3, 8, 8];
     const x = Tensor.from(randArray(b * t * c, 4), [b, t, c], true);
-    rb.forward(x, sequencePositions(b, t));
-    const { idx, k, scores } = rb.last!;
-    assert.equal(rb.last!.causal, scores, 'aux: the causal logits are the router logits');
+    const out = rb.forward(x, sequencePositions(b, t));
+    const { idx, k, scores } = out.topk!;
+    assert.equal(out.causalLogits, scores, 'aux: the causal logits are the router logits');
     const rows = [0, 1, 2].map((s) => Array.from(idx.subarray(s * k, s * k + k)).join(','));
     assert.ok(new Set(rows).size > 1, 'the fixture picks different positions in different sequences');
     let want = 0;
@@ -59,8 +59,8 @@ describe('causal rule training', () => {
       const chosen = new Set(Array.from(idx.subarray(s * k, s * k + k)));
       for (let i = 0; i < t; i++) want += bce(scores.data[s * t + i]!, chosen.has(i) ? 1 : 0);
     }
-    assert.ok(Math.abs(rb.causalLoss!.item() - want / (b * t)) < 1e-5);
-    backward(rb.causalLoss!);
+    assert.ok(Math.abs(out.causalLoss!.item() - want / (b * t)) < 1e-5);
+    backward(out.causalLoss!);
     assert.ok(rb.router!.weight.grad!.some((g) => g !== 0), 'the router gets the BCE gradient');
     releaseGraph();
   });
@@ -69,12 +69,12 @@ describe('causal rule training', () => {
     const rb = block({ causal: 'predictor', auxWeight: 1 });
     const [b, t, c] = [2, 8, 8];
     const x = Tensor.from(randArray(b * t * c, 5), [b, t, c], true);
-    rb.forward(x, sequencePositions(b, t));
-    const r = rb.last!;
+    const out = rb.forward(x, sequencePositions(b, t));
+    const r = out.topk!;
     const y = topkTargets(r.idx, b, t, r.k);
-    const want = Array.from(r.causal.data).reduce((sum, z, i) => sum + bce(z, y[i]!), 0) / (b * t);
-    assert.ok(Math.abs(rb.causalLoss!.item() - want) < 1e-5);
-    backward(rb.causalLoss!);
+    const want = Array.from(out.causalLogits.data).reduce((sum, z, i) => sum + bce(z, y[i]!), 0) / (b * t);
+    assert.ok(Math.abs(out.causalLoss!.item() - want) < 1e-5);
+    backward(out.causalLoss!);
     assert.equal(x.grad, null, 'no gradient into the block input');
     const predictor = new Set(rb.predictor!.parameters());
     for (const [name, p] of rb.namedParameters()) {
@@ -87,12 +87,10 @@ describe('causal rule training', () => {
   it('no causal loss without grad, or with auxWeight 0', () => {
     const rb = block({ auxWeight: 0 });
     const x = Tensor.from(randArray(64, 6), [1, 8, 8], true);
-    rb.forward(x, sequencePositions(1, 8));
-    assert.equal(rb.causalLoss, null);
+    assert.equal(rb.forward(x, sequencePositions(1, 8)).causalLoss, null);
     releaseGraph();
     const rb2 = block({ auxWeight: 0.5 });
-    noGrad(() => rb2.forward(x, sequencePositions(1, 8)));
-    assert.equal(rb2.causalLoss, null);
+    assert.equal(noGrad(() => rb2.forward(x, sequencePositions(1, 8))).causalLoss, null);
     releaseGraph();
   });
 
@@ -101,7 +99,9 @@ describe('causal rule training', () => {
     const model = new GPT(cfg, new Rng(3));
     const ids = randInts(2 * 12, 13, 8);
     const out = model.forward(ids, 2, 12, randInts(2 * 12, 13, 9));
-    const bces = model.routedBlocks().map((blk) => blk.causalLoss!.item());
+    const layers = model.routedBlocks().map((blk) => model.h.indexOf(blk));
+    assert.deepEqual(out.routing.map((r) => r.layer), layers, 'one routing entry per routed block, in layer order');
+    const bces = out.routing.map((r) => r.causalLoss!.item());
     assert.equal(bces.length, 2);
     assert.ok(Math.abs(out.causalLoss!.item() - (bces[0]! + bces[1]!)) < 1e-6);
     assert.ok(Math.abs(out.trainingLoss!.item() - (out.loss!.item() + 0.3 * out.causalLoss!.item())) < 1e-5);
@@ -139,7 +139,7 @@ describe('causal rule training', () => {
 
   it('confusion counts the causal decisions against top-k membership', () => {
     const causal = Tensor.from(Float32Array.of(1, -1, 2, -2, -1, 3), [2, 3]);
-    const r = { b: 2, t: 3, k: 1, idx: Int32Array.of(0, 2), scores: causal, causal };
+    const r = { topk: { b: 2, t: 3, k: 1, idx: Int32Array.of(0, 2), scores: causal }, causalLogits: causal };
     // sequence 0: top-1 = {0}, predicted {0, 2}; sequence 1: top-1 = {2}, predicted {2}.
     assert.deepEqual(addConfusion({ tp: 0, fp: 0, fn: 0, tn: 0 }, r, 0), { tp: 2, fp: 1, fn: 0, tn: 3 });
     assert.deepEqual(addConfusion({ tp: 0, fp: 0, fn: 0, tn: 0 }, r, 1.5), { tp: 1, fp: 1, fn: 1, tn: 3 });
@@ -151,18 +151,24 @@ describe('causal forward', () => {
 
   it('processes exactly the tokens with z > causalBias, each sequence on its own (B = 3 equals 3 × B = 1)', () => {
     const model = randomModel(cfg, 21);
-    model.setRouting('causal');
     const [b, t] = [3, 12];
     const ids = randInts(b * t, 13, 22);
-    const batched = noGrad(() => Float32Array.from(model.forward(ids, b, t).logits.data));
-    const decisions = model.routedBlocks().map((blk) => blk.lastCausal.map((p) => Array.from(p)));
+    const { batched, decisions } = noGrad(() => {
+      const out = model.forward(ids, b, t, undefined, 'causal');
+      return { batched: Float32Array.from(out.logits.data), decisions: out.routing.map((r) => r.processed.map((p) => Array.from(p))) };
+    });
     releaseGraph();
+    assert.equal(decisions.length, model.routedBlocks().length);
     const counts = decisions.flat().map((p) => p.length);
     assert.ok(counts.some((n) => n > 0 && n < t), `some sequence has a partial selection (${counts.join(', ')})`);
     assert.ok(new Set(decisions.flat().map((p) => p.join(','))).size > 1, 'sequences differ in their selections');
     for (let s = 0; s < b; s++) {
-      const one = noGrad(() => Float32Array.from(model.forward(ids.subarray(s * t, (s + 1) * t), 1, t).logits.data));
-      model.routedBlocks().forEach((blk, l) => assert.deepEqual(Array.from(blk.lastCausal[0]!), decisions[l]![s]));
+      const one = noGrad(() => {
+        const out = model.forward(ids.subarray(s * t, (s + 1) * t), 1, t, undefined, 'causal');
+        assert.equal(out.routing.length, decisions.length);
+        out.routing.forEach((r, l) => assert.deepEqual(Array.from(r.processed[0]!), decisions[l]![s]));
+        return Float32Array.from(out.logits.data);
+      });
       releaseGraph();
       const v = cfg.vocabSize;
       for (let i = 0; i < t * v; i++) assert.ok(Math.abs(one[i]! - batched[s * t * v + i]!) < 1e-4, `sequence ${s} logit ${i}`);
@@ -174,17 +180,17 @@ describe('causal forward', () => {
     const ids = randInts(12, 13, 24);
     const topk = noGrad(() => Float32Array.from(model.forward(ids, 1, 12).logits.data));
     releaseGraph();
-    model.setRouting('causal');
     const blk = model.routedBlocks()[0]!;
     const x = Tensor.from(randArray(12 * 8, 25), [1, 12, 8]);
     noGrad(() => {
-      const y = blk.forward(x, sequencePositions(1, 12));
-      const processed = new Set(Array.from(blk.lastCausal[0]!));
+      const out = blk.forward(x, sequencePositions(1, 12), 'causal');
+      const y = out.x;
+      const processed = new Set(Array.from(out.processed[0]!));
       for (let i = 0; i < 12; i++) {
         const same = y.data.subarray(i * 8, i * 8 + 8).every((v, j) => Object.is(v, x.data[i * 8 + j]));
         assert.equal(same, !processed.has(i), `token ${i}`);
       }
-      const causal = model.forward(ids, 1, 12).logits.data;
+      const causal = model.forward(ids, 1, 12, undefined, 'causal').logits.data;
       assert.ok(causal.some((v, i) => Math.abs(v - topk[i]!) > 1e-3));
     });
     releaseGraph();

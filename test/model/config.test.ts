@@ -2,18 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, UserError } from '../../src/errors.js';
 import { type ModelConfig, modelConfigSchema, validateModelConfig } from '../../src/model/config.js';
-import { getPreset, presetNames } from '../../src/model/presets.js';
-import {
-  applyOverride,
-  editDistance,
-  helpLines,
-  type Plain,
-  type Schema,
-  splitArgs,
-  suggest,
-  validateObject,
-} from '../../src/model/schema.js';
-import { resolveRun, trainConfigSchema, validateTrainConfig } from '../../src/train/config.js';
+import { getPreset, presetNames } from '../../src/train/presets.js';
+import { applyOverride, helpLines, splitArgs } from '../../src/cli/config-args.js';
+import { resolveRun } from '../../src/cli/run-config.js';
+import { editDistance, type Plain, type Schema, suggest, validateObject } from '../../src/model/schema.js';
+import { trainConfigSchema, validateTrainConfig } from '../../src/train/config.js';
 
 /** The message of the ConfigError that fn throws. */
 function configError(fn: () => unknown): string {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ModelConfig } from '../../src/model/config.js';
 import { causalPairs, denseBlockFlops, forwardFlops, paramCounts, trainingFlops } from '../../src/model/flops.js';
-import { getPreset } from '../../src/model/presets.js';
+import { getPreset } from '../../src/train/presets.js';
 
 // V = 10, T = 4, L = 2, C = 4 (2 heads of 2), MLP hidden 8, biases, learned positions, untied head.
 const tiny: ModelConfig = {

@@ -40,10 +40,17 @@ function spreadRouter(rb: RoutedBlock, seed: number): void {
   w.set(randArray(w.length, seed, 2));
 }
 
-/** The dense block's update f(x) = Block(x) − x, rows (B·T, C). */
+/** The dense block's update f(x) = Block(x) − x, rows (B·T, C): a dense Block (config `base`) with rb's weights. */
 function denseUpdate(rb: RoutedBlock, x: Tensor, pos: Int32Array): Float32Array {
+  const dense = new Block(base, new Rng(0));
+  const weights = new Map(rb.namedParameters());
+  for (const [name, p] of dense.namedParameters()) {
+    const w = weights.get(name);
+    assert.ok(w !== undefined && w.size === p.size, `routed block lacks the dense parameter ${name}`);
+    p.data.set(w.data);
+  }
   return noGrad(() => {
-    const y = Block.prototype.forward.call(rb, x, pos);
+    const y = dense.forward(x, pos);
     const f = new Float32Array(y.size);
     for (let i = 0; i < y.size; i++) f[i] = y.data[i]! - x.data[i]!;
     releaseGraph();
@@ -71,9 +78,9 @@ describe('RoutedBlock', () => {
     const pos = sequencePositions(b, t);
     const f = denseUpdate(rb, x, pos);
     noGrad(() => {
-      const y = rb.forward(x, pos);
-      const r = rb.last!.scores.data.slice();
-      assert.equal(rb.last!.k, t);
+      const { x: y, topk } = rb.forward(x, pos);
+      const r = topk!.scores.data.slice();
+      assert.equal(topk!.k, t);
       for (let row = 0; row < b * t; row++) {
         for (let j = 0; j < c; j++) {
           const want = x.data[row * c + j]! + r[row]! * f[row * c + j]!;
@@ -90,8 +97,8 @@ describe('RoutedBlock', () => {
     const pos = sequencePositions(1, 4);
     const f = denseUpdate(rb, x, pos);
     noGrad(() => {
-      const y = rb.forward(x, pos);
-      const r = rb.last!.scores.data;
+      const { x: y, topk } = rb.forward(x, pos);
+      const r = topk!.scores.data;
       for (let i = 0; i < y.size; i++) {
         const row = Math.floor(i / 8);
         const want = x.data[i]! + f[i]! / (1 + Math.exp(-r[row]!));
@@ -107,8 +114,9 @@ describe('RoutedBlock', () => {
     const [b, t, c] = [3, 8, 8];
     const x = input(b, t, c, 4);
     noGrad(() => {
-      const y = rb.forward(x, sequencePositions(b, t));
-      const { idx, k } = rb.last!;
+      const out = rb.forward(x, sequencePositions(b, t));
+      const y = out.x;
+      const { idx, k } = out.topk!;
       assert.equal(k, 2);
       for (let s = 0; s < b; s++) {
         const chosen: Set<number> = new Set(Array.from(idx.subarray(s * k, s * k + k)));
@@ -147,8 +155,9 @@ describe('RoutedBlock', () => {
     const w = rb.router!.weight.data;
     for (let i = 0; i < t; i++) for (let j = 0; j < c; j++) x.data[i * c + j] = 10 * Math.sign(w[j]!) + x.data[i * c + j]!;
     const batched = noGrad(() => {
-      const y = rb.forward(x, sequencePositions(b, t)).data.slice();
-      const idx = rb.last!.idx.slice();
+      const out = rb.forward(x, sequencePositions(b, t));
+      const y = out.x.data.slice();
+      const idx = out.topk!.idx.slice();
       releaseGraph();
       return { y, idx };
     });
@@ -156,8 +165,8 @@ describe('RoutedBlock', () => {
     for (let s = 0; s < b; s++) {
       const xs = Tensor.from(x.data.subarray(s * t * c, (s + 1) * t * c), [1, t, c]);
       noGrad(() => {
-        const y = rb.forward(xs, sequencePositions(1, t));
-        assert.deepEqual(Array.from(rb.last!.idx), Array.from(batched.idx.subarray(s * k, (s + 1) * k)), `sequence ${s} selection`);
+        const { x: y, topk } = rb.forward(xs, sequencePositions(1, t));
+        assert.deepEqual(Array.from(topk!.idx), Array.from(batched.idx.subarray(s * k, (s + 1) * k)), `sequence ${s} selection`);
         const want = batched.y.subarray(s * t * c, (s + 1) * t * c);
         for (let i = 0; i < y.size; i++) assert.ok(Math.abs(y.data[i]! - want[i]!) < 1e-6);
         releaseGraph();
@@ -170,8 +179,8 @@ describe('RoutedBlock', () => {
     rb.router!.weight.data.fill(0);
     const [b, t] = [2, 8];
     noGrad(() => {
-      rb.forward(input(b, t, 8, 10), sequencePositions(b, t));
-      assert.deepEqual(Array.from(rb.last!.idx), [0, 1, 2, 0, 1, 2]);
+      const { topk } = rb.forward(input(b, t, 8, 10), sequencePositions(b, t));
+      assert.deepEqual(Array.from(topk!.idx), [0, 1, 2, 0, 1, 2]);
       releaseGraph();
     });
   });
@@ -186,12 +195,12 @@ describe('RoutedBlock', () => {
     for (const i of [0, 2, 5, 7]) for (let j = 0; j < c; j++) x.data[i * c + j] = x.data[i * c + j]! + 5 * Math.sign(w[j]!);
     const pos = sequencePositions(b, t);
     noGrad(() => {
-      const y = rb.forward(x, pos);
-      const { idx, k } = rb.last!;
+      const { x: y, topk } = rb.forward(x, pos);
+      const { idx, k, scores } = topk!;
       const orig = gatherPositions(pos, idx, b, t, k);
       assert.deepEqual(Array.from(orig), [0, 2, 5, 7], 'positions of the chosen rows are their original positions');
       const xs = Tensor.from(Array.from(idx).flatMap((i) => Array.from(x.data.subarray(i * c, (i + 1) * c))), [b, k, c]);
-      const r = Array.from(idx).map((i) => rb.last!.scores.data[i]!);
+      const r = Array.from(idx).map((i) => scores.data[i]!);
       const check = (p: Int32Array): boolean => {
         const f = rb.update(xs, p);
         return Array.from(idx).every((row, j) =>
@@ -228,14 +237,13 @@ describe('RoutedBlock', () => {
     const x = input(b, t, c, 15);
     const pos = sequencePositions(b, t);
     const sel = noGrad(() => {
-      rb.forward(x, pos);
-      const s = rb.last!.idx.slice();
+      const s = rb.forward(x, pos).topk!.idx.slice();
       releaseGraph();
       return s;
     });
     const f = (): Tensor => {
-      const y = rb.forward(x, pos);
-      assert.deepEqual(Array.from(rb.last!.idx), Array.from(sel), 'a perturbation changed the selection; widen the score gaps');
+      const { x: y, topk } = rb.forward(x, pos);
+      assert.deepEqual(Array.from(topk!.idx), Array.from(sel), 'a perturbation changed the selection; widen the score gaps');
       return y;
     };
     const params = [rb.router!.weight, rb.attn.cAttn.weight, rb.mlp.cFc.weight, rb.ln1.weight];
@@ -248,9 +256,9 @@ describe('RoutedBlock', () => {
     assert.ok(!rb.namedParameters().some(([n]) => n.includes('router')));
     const [b, t, c] = [2, 6, 8];
     const x = input(b, t, c, 16);
-    const y = rb.forward(x, sequencePositions(b, t));
-    const { k, scores } = rb.last!;
-    const idx = rb.last!.idx.slice();
+    const { x: y, topk } = rb.forward(x, sequencePositions(b, t));
+    const { k, scores } = topk!;
+    const idx = topk!.idx.slice();
     const yData = y.data.slice();
     assert.equal(scores.requiresGrad, false);
     assert.equal(scores.node, null, 'the random scores are not on the tape');

@@ -5,22 +5,21 @@ import { noGrad, releaseGraph } from '../../src/engine/autograd.js';
 import { gatherRows, sequencePositions } from '../../src/engine/ops.js';
 import { Rng } from '../../src/engine/rng.js';
 import { Tensor } from '../../src/engine/tensor.js';
-import type { ModelConfig } from '../../src/model/config.js';
 import { CausalSelfAttention, Embedding, LayerNorm, Linear, MLP, RMSNorm, residualStd } from '../../src/nn/index.js';
 import { assertClose, randArray } from '../helpers.js';
 
-const config = (over: Partial<ModelConfig> = {}): ModelConfig => ({
-  vocabSize: 13,
-  blockSize: 16,
-  nLayer: 2,
-  nHead: 2,
-  nEmbd: 8,
-  mlpRatio: 4,
-  bias: true,
-  tiedEmbeddings: true,
-  positions: 'learned',
-  ...over,
-});
+/** Sizes as a GPT block of a model with nLayer layers passes them: explicit widths, no model config. */
+interface Sizes {
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  bias: boolean;
+  positions: 'learned' | 'rope';
+}
+const config = (over: Partial<Sizes> = {}): Sizes => ({ nLayer: 2, nHead: 2, nEmbd: 8, bias: true, positions: 'learned', ...over });
+const attention = (c: Sizes, rng: Rng): CausalSelfAttention =>
+  new CausalSelfAttention(c.nEmbd, c.nHead, { bias: c.bias, rope: c.positions === 'rope', projStd: residualStd(c.nLayer) }, rng);
+const mlp4 = (c: Sizes, rng: Rng): MLP => new MLP(c.nEmbd, 4 * c.nEmbd, { bias: c.bias, projStd: residualStd(c.nLayer) }, rng);
 
 function std(a: Float32Array): number {
   let s = 0;
@@ -51,7 +50,7 @@ test('Embedding, LayerNorm and RMSNorm init', () => {
 
 test('attention and MLP: nanoGPT names and residual-projection init', () => {
   const cfg = config({ nEmbd: 64, nHead: 4, nLayer: 8 });
-  const attn = new CausalSelfAttention(cfg, new Rng(3));
+  const attn = attention(cfg, new Rng(3));
   assert.deepEqual(attn.namedParameters().map(([n, t]) => [n, t.shape]), [
     ['c_attn.weight', [192, 64]],
     ['c_attn.bias', [192]],
@@ -60,20 +59,20 @@ test('attention and MLP: nanoGPT names and residual-projection init', () => {
   ]);
   assert.ok(Math.abs(std(attn.cProj.weight.data) - residualStd(8)) < 0.1 * residualStd(8));
   assert.ok(Math.abs(std(attn.cAttn.weight.data) - 0.02) < 0.002);
-  const mlp = new MLP(cfg, new Rng(4));
+  const mlp = mlp4(cfg, new Rng(4));
   assert.deepEqual(mlp.namedParameters().map(([n, t]) => [n, t.shape]), [
     ['c_fc.weight', [256, 64]],
     ['c_fc.bias', [256]],
     ['c_proj.weight', [64, 256]],
     ['c_proj.bias', [64]],
   ]);
-  assert.equal(new MLP(config({ bias: false }), new Rng(4)).numParams(), 2 * 8 * 32);
+  assert.equal(mlp4(config({ bias: false }), new Rng(4)).numParams(), 2 * 8 * 32);
 });
 
 for (const positions of ['learned', 'rope'] as const) {
   test(`attention (${positions}) on gathered rows keeps the causal prefix of the full sequence`, () => {
     const [b, t, c] = [2, 7, 8];
-    const attn = new CausalSelfAttention(config({ positions }), new Rng(5));
+    const attn = attention(config({ positions }), new Rng(5));
     const x = new Tensor(randArray(b * t * c, 6), [b, t, c]);
     noGrad(() => {
       const full = attn.forward(x, sequencePositions(b, t)); // (B, T, C)

@@ -4,12 +4,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { noGrad, releaseGraph } from '../../src/engine/autograd.js';
 import { Rng } from '../../src/engine/rng.js';
-import type { Tensor } from '../../src/engine/tensor.js';
 import { type ModelConfig, modConfigDefaults } from '../../src/model/config.js';
 import { calibrateCausalBias } from '../../src/model/calibrate.js';
-import type { GPT } from '../../src/model/gpt.js';
+import type { GPT, StepOutput } from '../../src/model/gpt.js';
+import { KVCache } from '../../src/model/kv-cache.js';
 import { generate, kvCacheLogits, windowLogits } from '../../src/sample/generate.js';
-import { KVCache } from '../../src/sample/kv-cache.js';
 import { randInts } from '../helpers.js';
 import { randomModel, tinyConfig } from './fixtures.js';
 
@@ -26,30 +25,47 @@ function halfRouted(cfg: ModelConfig, seed: number): GPT {
 
 /** Full causal forward of ids (B, T): logits (B, T, V) and, per routed block and sequence, its processed positions. */
 function fullCausal(model: GPT, ids: Int32Array, b: number, t: number): { logits: Float32Array; processed: number[][][] } {
-  model.setRouting('causal');
-  const logits = noGrad(() => Float32Array.from(model.forward(ids, b, t).logits.data));
-  const processed = model.routedBlocks().map((blk) => blk.lastCausal.map((p) => Array.from(p)));
+  const full = noGrad(() => {
+    const out = model.forward(ids, b, t, undefined, 'causal');
+    return { logits: Float32Array.from(out.logits.data), processed: out.routing.map((r) => r.processed.map((p) => Array.from(p))) };
+  });
   releaseGraph();
-  return { logits, processed };
+  return full;
 }
 
-/** Prefills ids[:, :p] and decodes the rest one token per step; the logits (B, T, V) of positions p-1.. (earlier: NaN). */
-function decodeAll(model: GPT, ids: Int32Array, b: number, t: number, p: number, cache: KVCache): Float32Array {
+/** Per routed block (layer order): tokens fed through it and tokens it processed. */
+interface RoutedCounts {
+  layer: number;
+  seen: number;
+  processed: number;
+}
+
+/**
+ * Prefills ids[:, :p] and decodes the rest one token per step: the logits (B, T, V) of positions p-1.. (earlier: NaN)
+ * and, counted from the steps' routing outputs, the tokens each routed block saw and processed.
+ */
+function decodeAll(model: GPT, ids: Int32Array, b: number, t: number, p: number, cache: KVCache): { logits: Float32Array; counts: RoutedCounts[] } {
   const v = model.config.vocabSize;
-  const out = new Float32Array(b * t * v).fill(Number.NaN);
-  const put = (logits: Tensor, pos: number): void => {
-    for (let s = 0; s < b; s++) out.set(logits.data.subarray(s * v, (s + 1) * v), (s * t + pos) * v);
+  const logits = new Float32Array(b * t * v).fill(Number.NaN);
+  const counts: RoutedCounts[] = model.routedBlocks().map((blk) => ({ layer: model.h.indexOf(blk), seen: 0, processed: 0 }));
+  const put = (step: StepOutput, pos: number, seen: number): void => {
+    for (let s = 0; s < b; s++) logits.set(step.logits.data.subarray(s * v, (s + 1) * v), (s * t + pos) * v);
+    assert.deepEqual(step.routing.map((r) => r.layer), counts.map((c) => c.layer));
+    step.routing.forEach((r, i) => {
+      counts[i]!.seen += seen;
+      counts[i]!.processed += r.processed.reduce((n, q) => n + q.length, 0);
+    });
   };
   const prompt = new Int32Array(b * p);
   for (let s = 0; s < b; s++) prompt.set(ids.subarray(s * t, s * t + p), s * p);
-  noGrad(() => put(model.prefill(prompt, b, p, cache), p - 1));
+  noGrad(() => put(model.prefill(prompt, b, p, cache), p - 1, b * p));
   releaseGraph();
   for (let pos = p; pos < t; pos++) {
     const tokens = Int32Array.from({ length: b }, (_, s) => ids[s * t + pos]!);
-    noGrad(() => put(model.decodeStep(tokens, cache), pos));
+    noGrad(() => put(model.decodeStep(tokens, cache), pos, b));
     releaseGraph();
   }
-  return out;
+  return { logits, counts };
 }
 
 function assertLogitsClose(got: Float32Array, want: Float32Array, from: (i: number) => boolean, what: string): void {
@@ -73,7 +89,7 @@ for (const positions of ['learned', 'rope'] as const) {
     assert.ok(counts.every((n) => n > 0 && n < t), `each routed block processes some tokens but not all (${counts.join(', ')})`);
     for (const p of [1, 5]) {
       const cache = KVCache.forModel(cfg, 1);
-      const got = decodeAll(model, ids, 1, t, p, cache);
+      const got = decodeAll(model, ids, 1, t, p, cache).logits;
       assertLogitsClose(got, full.logits, (i) => Math.floor(i / cfg.vocabSize) >= p - 1, `prompt ${p}`);
       // A routed block's cache holds exactly the tokens it processed, by position; a dense block's, every token.
       model.h.forEach((blk, l) => {
@@ -94,7 +110,7 @@ test('batched decode (B = 3) equals the batched causal forward, each sequence wi
   const ids = randInts(b * t, cfg.vocabSize, 42);
   const full = fullCausal(model, ids, b, t);
   const cache = KVCache.forModel(cfg, b);
-  const got = decodeAll(model, ids, b, t, 3, cache);
+  const got = decodeAll(model, ids, b, t, 3, cache).logits;
   assertLogitsClose(got, full.logits, (i) => Math.floor(i / cfg.vocabSize) % t >= 2, 'B = 3');
   model.routedBlocks().forEach((blk, r) => {
     const l = model.h.indexOf(blk);
@@ -110,7 +126,6 @@ test('a skipped token does no work in a routed block: attention and MLP see only
   const cfg = modCfg();
   const model = halfRouted(cfg, 51);
   const blk = model.routedBlocks()[0]!;
-  Object.assign(blk.counts, { seen: 0, processed: 0 });
   let attnRows = 0;
   let mlpRows = 0;
   const attnDecode = blk.attn.decode.bind(blk.attn);
@@ -120,21 +135,21 @@ test('a skipped token does no work in a routed block: attention and MLP see only
   const t = cfg.blockSize;
   const ids = randInts(t, cfg.vocabSize, 52);
   const cache = KVCache.forModel(cfg, 1);
-  decodeAll(model, ids, 1, t, 1, cache);
+  const { counts } = decodeAll(model, ids, 1, t, 1, cache);
   const l = model.h.indexOf(blk);
+  const count = counts.find((c) => c.layer === l)!;
   const processed = cache.layers[l]![0]!.length;
   const prefilled = cache.layers[l]![0]!.positions[0] === 0 ? 1 : 0; // the one-token prompt went through prefill
   assert.ok(processed < t - 2, `the block skipped tokens (${processed} of ${t} processed)`);
   assert.equal(attnRows, processed - prefilled, 'attention decode ran on the processed tokens only');
   assert.equal(mlpRows, processed, 'the MLP ran on the processed tokens only');
-  assert.equal(blk.counts.processed, processed);
-  assert.equal(blk.counts.seen, t);
+  assert.equal(count.processed, processed);
+  assert.equal(count.seen, t);
 });
 
 test('a prompt longer than blockSize is cropped to its last blockSize tokens: cached and windowed sampling agree', () => {
   const cfg = modCfg();
   const model = halfRouted(cfg, 61);
-  model.setRouting('causal');
   const prompt = randInts(2 * cfg.blockSize + 3, cfg.vocabSize, 62);
   const opts = { maxNewTokens: 20, temperature: 1, topK: null, topP: 1 };
   const source = kvCacheLogits(model);

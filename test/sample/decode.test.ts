@@ -12,7 +12,7 @@ import { setBackend, type BackendName } from '../../src/kernels/index.js';
 import type { ModelConfig } from '../../src/model/config.js';
 import type { GPT } from '../../src/model/gpt.js';
 import { cropWindow, kvCacheLogits } from '../../src/sample/generate.js';
-import { KVCache, LayerCache } from '../../src/sample/kv-cache.js';
+import { KVCache, LayerCache } from '../../src/model/kv-cache.js';
 import { assertClose, forEachSimdLevel, randArray, randInts } from '../helpers.js';
 import { randomModel, tinyConfig } from './fixtures.js';
 
@@ -72,7 +72,7 @@ test('prefill logits are bit-identical to lastLogits (the same ops)', () => {
     const model = randomModel(tinyConfig({ positions }), 5);
     const ids = randInts(2 * 11, 256, 6);
     const cache = KVCache.forModel(model.config, 2);
-    noGrad(() => assert.deepEqual(model.prefill(ids, 2, 11, cache).data, model.lastLogits(ids, 2, 11).data));
+    noGrad(() => assert.deepEqual(model.prefill(ids, 2, 11, cache).logits.data, model.lastLogits(ids, 2, 11).data));
     releaseGraph();
   }
 });
@@ -86,17 +86,17 @@ test('batched decode (B = 3) matches each sequence decoded alone', () => {
   const batched: Float32Array[] = [];
   const cache = KVCache.forModel(cfg, b);
   noGrad(() => {
-    batched.push(model.prefill(prompts, b, t, cache).data.slice());
-    for (let s = 0; s < steps; s++) batched.push(model.decodeStep(next.subarray(s * b, (s + 1) * b), cache).data.slice());
+    batched.push(model.prefill(prompts, b, t, cache).logits.data.slice());
+    for (let s = 0; s < steps; s++) batched.push(model.decodeStep(next.subarray(s * b, (s + 1) * b), cache).logits.data.slice());
   });
   releaseGraph();
   const v = cfg.vocabSize;
   for (let i = 0; i < b; i++) {
     const single = KVCache.forModel(cfg, 1);
     noGrad(() => {
-      assertClose(model.prefill(prompts.subarray(i * t, (i + 1) * t), 1, t, single).data, batched[0]!.subarray(i * v, (i + 1) * v), 1e-5, 1e-6, `prefill ${i}`);
+      assertClose(model.prefill(prompts.subarray(i * t, (i + 1) * t), 1, t, single).logits.data, batched[0]!.subarray(i * v, (i + 1) * v), 1e-5, 1e-6, `prefill ${i}`);
       for (let s = 0; s < steps; s++) {
-        const logits = model.decodeStep(next.subarray(s * b + i, s * b + i + 1), single).data;
+        const logits = model.decodeStep(next.subarray(s * b + i, s * b + i + 1), single).logits.data;
         assertClose(logits, batched[s + 1]!.subarray(i * v, (i + 1) * v), 1e-5, 1e-6, `sequence ${i} step ${s}`);
       }
     });

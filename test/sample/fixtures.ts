@@ -9,7 +9,7 @@ import { Rng } from '../../src/engine/rng.js';
 import { type Tokenizer } from '../../src/data/tokenizer.js';
 import { type ModelConfig, validateModelConfig } from '../../src/model/config.js';
 import { GPT } from '../../src/model/gpt.js';
-import { getPreset } from '../../src/model/presets.js';
+import { getPreset } from '../../src/train/presets.js';
 import { AdamW, clipGradNorm } from '../../src/train/adamw.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
 import { parameterTensors } from '../../src/train/model-state.js';

@@ -3,11 +3,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { captureIo } from '../../src/cli/io.js';
 import { loadCheckpoint, type TensorMap } from '../../src/train/checkpoint.js';
 import { readLog } from '../../src/train/run-log.js';
-import { train } from '../../src/train/trainer.js';
-import { tempDir, tinyRun, tinyTextFile } from './fixtures/tiny-run.js';
+import { reportedTrain, tempDir, tinyRun, tinyTextFile } from './fixtures/tiny-run.js';
 
 const dir = tempDir();
 const data = tinyTextFile(dir);
@@ -15,7 +13,7 @@ const MOD = ['--nLayer=2', '--mod.capacity=0.25', '--mod.every=2', '--gradClip=0
 
 async function run(name: string, ...extra: string[]): Promise<TensorMap> {
   const out = path.join(dir, name);
-  await train(tinyRun(data, out, ...MOD, ...extra), captureIo(), { handleSignals: false });
+  await reportedTrain(tinyRun(data, out, ...MOD, ...extra));
   return loadCheckpoint(out).tensors;
 }
 
@@ -54,6 +52,6 @@ test('log.jsonl records the causal rule\'s BCE and per-block accuracy at each ev
     assert.ok(r.causalAccuracy![0]! >= 0 && r.causalAccuracy![0]! <= 1);
   }
   const dense = path.join(dir, 'dense');
-  await train(tinyRun(data, dense, '--maxIters=3'), captureIo(), { handleSignals: false });
+  await reportedTrain(tinyRun(data, dense, '--maxIters=3'));
   assert.equal(readLog(dense)[0]!.causalLoss, undefined);
 });

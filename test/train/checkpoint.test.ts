@@ -45,7 +45,7 @@ function checkpointError(fn: () => unknown): string {
 describe('safetensors', () => {
   it('writes the spec layout: LE u64 header length, space-padded JSON header, 8-byte aligned data', () => {
     const t: TensorMap = new Map([['a', { data: new Float32Array([1, 2, 3]), shape: [3] }]]);
-    const buf = encodeSafetensors(t, { k: 'v' });
+    const buf = Buffer.from(encodeSafetensors(t, { k: 'v' }));
     const n = Number(buf.readBigUInt64LE(0));
     assert.equal((8 + n) % 8, 0);
     const header = buf.subarray(8, 8 + n).toString('utf8');

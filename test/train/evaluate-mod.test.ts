@@ -11,10 +11,11 @@ import { Rng } from '../../src/engine/rng.js';
 import { ConfigError } from '../../src/errors.js';
 import { modConfigDefaults, validateModelConfig } from '../../src/model/config.js';
 import type { GPT } from '../../src/model/gpt.js';
-import { getPreset } from '../../src/model/presets.js';
+import { getPreset } from '../../src/train/presets.js';
 import { AdamW } from '../../src/train/adamw.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
-import { evaluateCheckpoint, evaluateCommand, windowLoss } from '../../src/train/evaluate.js';
+import { evaluateCommand } from '../../src/cli/eval.js';
+import { evaluateCheckpoint, windowLoss } from '../../src/train/evaluate.js';
 import { optimizerTensors, parameterTensors } from '../../src/train/model-state.js';
 import { assertClose } from '../helpers.js';
 import { randomModel } from '../sample/fixtures.js';
@@ -42,15 +43,14 @@ const tokens = tokenizer.encode(text);
 
 /** Per routed block: [tp, fp, fn, tn] of z > 0 vs top-k membership, by hand from top-k forwards of each window. */
 function confusionByHand(m: GPT): number[][] {
-  m.setRouting('topk');
   const counts = m.routedBlocks().map(() => [0, 0, 0, 0]);
   for (let s = 0; s + T + 1 <= tokens.length; s += T + 1) {
-    noGrad(() => m.hidden(tokens.slice(s, s + T), 1, T));
-    m.routedBlocks().forEach((blk, i) => {
-      const r = blk.last!;
+    const routing = noGrad(() => m.hidden(tokens.slice(s, s + T), 1, T, 'topk').routing);
+    routing.forEach((out, i) => {
+      const r = out.topk!;
       const chosen = new Set(Array.from(r.idx));
       for (let j = 0; j < T; j++) {
-        const predicted = r.causal.data[j]! > 0;
+        const predicted = out.causalLogits.data[j]! > 0;
         counts[i]![chosen.has(j) ? (predicted ? 0 : 2) : predicted ? 1 : 3]!++;
       }
     });
@@ -62,10 +62,8 @@ function confusionByHand(m: GPT): number[][] {
 test('MoD eval: top-k and causal losses, rule quality against top-k membership, realised load', () => {
   const r = evaluateCheckpoint(ckptDir, data);
   assert.ok(r.mod !== null);
-  model.setRouting('topk');
-  const topk = windowLoss(model, tokens).loss;
-  model.setRouting('causal');
-  const causal = windowLoss(model, tokens).loss;
+  const topk = windowLoss(model, tokens, { mode: 'topk' }).loss;
+  const causal = windowLoss(model, tokens, { mode: 'causal' }).loss;
   assertClose([r.mod.topkLoss!, r.mod.causalLoss!], [topk, causal], 1e-6, 0, 'losses');
   assert.equal(r.loss, r.mod.topkLoss);
   assert.notEqual(r.mod.topkLoss, r.mod.causalLoss);
@@ -79,11 +77,9 @@ test('MoD eval: top-k and causal losses, rule quality against top-k membership, 
     assert.ok(b.processedFraction! >= 0 && b.processedFraction! <= 1);
   });
   // The realised load, by hand: tokens processed under causal routing over all windows.
-  model.setRouting('causal');
   const seen = [0, 0];
   for (let s = 0; s + T + 1 <= tokens.length; s += T + 1) {
-    noGrad(() => model.hidden(tokens.slice(s, s + T), 1, T));
-    model.routedBlocks().forEach((blk, i) => (seen[i]! += blk.lastCausal[0]!.length));
+    noGrad(() => model.hidden(tokens.slice(s, s + T), 1, T, 'causal').routing.forEach((r, i) => (seen[i]! += r.processed[0]!.length)));
     releaseGraph();
   }
   r.mod.blocks.forEach((b, i) => assertClose([b.processedFraction!], [seen[i]! / r.tokens], 1e-12, 0, `block ${b.layer} load`));

@@ -8,10 +8,11 @@ import { noGrad, releaseGraph } from '../../src/engine/autograd.js';
 import { Rng } from '../../src/engine/rng.js';
 import { validateModelConfig } from '../../src/model/config.js';
 import { GPT } from '../../src/model/gpt.js';
-import { getPreset } from '../../src/model/presets.js';
+import { getPreset } from '../../src/train/presets.js';
 import { AdamW } from '../../src/train/adamw.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
-import { evaluateCheckpoint, evaluateCommand, windowCount, windowLoss } from '../../src/train/evaluate.js';
+import { evaluateCommand } from '../../src/cli/eval.js';
+import { evaluateCheckpoint, windowCount, windowLoss } from '../../src/train/evaluate.js';
 import { optimizerTensors, parameterTensors } from '../../src/train/model-state.js';
 import { assertClose, randInts } from '../helpers.js';
 import { tempDir, tinyText, tinyTextFile } from './fixtures/tiny-run.js';
@@ -40,7 +41,7 @@ test('windows of T+1 tokens, non-overlapping, the last partial one dropped', () 
   assert.equal(windowCount(3 * (T + 1), T), 3);
   assert.equal(windowCount(T, T), 0);
   const tokens = randInts(5 * (T + 1) + 4, tokenizer.vocabSize, 1);
-  const r = windowLoss(model, tokens, 2);
+  const r = windowLoss(model, tokens, { batchWindows: 2 });
   assert.equal(r.windows, 5);
   assert.equal(r.tokens, 5 * T);
   const hand = byHand(tokens);
@@ -49,16 +50,16 @@ test('windows of T+1 tokens, non-overlapping, the last partial one dropped', () 
   // Changing a token of the dropped tail changes nothing; changing the first window's last target does.
   const tail = tokens.slice();
   tail[tail.length - 1] = (tail[tail.length - 1]! + 1) % tokenizer.vocabSize;
-  assert.equal(windowLoss(model, tail, 2).loss, r.loss);
+  assert.equal(windowLoss(model, tail, { batchWindows: 2 }).loss, r.loss);
   const first = tokens.slice();
   first[T] = (first[T]! + 1) % tokenizer.vocabSize;
-  assert.notEqual(windowLoss(model, first, 2).loss, r.loss);
+  assert.notEqual(windowLoss(model, first, { batchWindows: 2 }).loss, r.loss);
 });
 
 test('the batching of windows does not change the result', () => {
   const tokens = randInts(7 * (T + 1), tokenizer.vocabSize, 2);
-  const one = windowLoss(model, tokens, 1).loss;
-  for (const b of [2, 3, 16]) assertClose([windowLoss(model, tokens, b).loss], [one], 1e-6, 0, `batch ${b}`);
+  const one = windowLoss(model, tokens, { batchWindows: 1 }).loss;
+  for (const b of [2, 3, 16]) assertClose([windowLoss(model, tokens, { batchWindows: b }).loss], [one], 1e-6, 0, `batch ${b}`);
 });
 
 // A checkpoint of the model above, trained on `data` (its config names the file, so its val split can be rebuilt).

@@ -10,21 +10,20 @@ import { graphStats, noGrad, releaseGraph } from '../../src/engine/autograd.js';
 import { ConfigError } from '../../src/errors.js';
 import { trainingFlops } from '../../src/model/flops.js';
 import { loadCheckpoint, type TensorMap } from '../../src/train/checkpoint.js';
-import { modelFromCheckpoint } from '../../src/train/model-state.js';
+import { modelFromTensors } from '../../src/train/model-files.js';
 import { readLog, type LogRecord } from '../../src/train/run-log.js';
 import { learningRate } from '../../src/train/schedule.js';
-import { EVAL_SEED, train } from '../../src/train/trainer.js';
+import { EVAL_SEED } from '../../src/train/trainer.js';
 import { assertClose } from '../helpers.js';
-import { tempDir, tinyRun, tinyText, tinyTextFile } from './fixtures/tiny-run.js';
+import { reportedTrain, tempDir, tinyRun, tinyText, tinyTextFile } from './fixtures/tiny-run.js';
 
 const dir = tempDir();
 const data = tinyTextFile(dir);
 const out = (name: string): string => path.join(dir, name);
-const quiet = { handleSignals: false };
 
-async function trainQuietly(...args: Parameters<typeof tinyRun>): Promise<{ stdout: string; result: Awaited<ReturnType<typeof train>> }> {
+async function trainQuietly(...args: Parameters<typeof tinyRun>): Promise<{ stdout: string; result: Awaited<ReturnType<typeof reportedTrain>> }> {
   const io = captureIo();
-  const result = await train(tinyRun(...args), io, quiet);
+  const result = await reportedTrain(tinyRun(...args), io);
   return { stdout: io.stdout, result };
 }
 
@@ -43,7 +42,7 @@ function assertSameTensors(a: TensorMap, b: TensorMap, what: string): void {
 describe('a tiny run', () => {
   test('writes one log record per evaluation (every evalInterval and at the end) with the right fields', async () => {
     const { stdout, result } = await trainQuietly(data, out('log'), '--maxIters=5', '--evalInterval=2', '--gradAccumSteps=2');
-    assert.equal(result.stoppedBy, null);
+    assert.equal(result.aborted, false);
     assert.equal(result.iteration, 5);
     const log = readLog(out('log'));
     assert.deepEqual(log.map((r) => r.iter), [2, 4, 5]);
@@ -74,7 +73,7 @@ describe('a tiny run', () => {
     assert.equal(ckpt.config.model.vocabSize, tokenizer.vocabSize);
     assert.equal(tokenizer.vocabSize, new Set(tinyText()).size);
     // Recompute the last val loss from the saved weights on the same fixed batches.
-    const model = modelFromCheckpoint(ckpt, 'test');
+    const { model } = modelFromTensors(ckpt.config, ckpt.tensors, 'test');
     const d = loadDataset({ data, tokenizer, blockSize: 16 });
     const batches = evalBatches(d.val, 2, 4, 16, EVAL_SEED.val);
     const loss = batches.reduce((s, b) => s + noGrad(() => model.forward(b.x, 4, 16, b.y).loss!.item()), 0) / batches.length;
@@ -92,7 +91,7 @@ describe('resume', () => {
     await trainQuietly(data, out('split'), ...extra, '--maxIters=3');
     assert.equal(loadCheckpoint(out('split')).meta.iteration, 3);
     const io = captureIo();
-    const r = await train({ ...tinyRun(data, out('split'), ...extra), resume: true }, io, quiet);
+    const r = await reportedTrain({ ...tinyRun(data, out('split'), ...extra), resume: true }, io);
     assert.equal(r.iteration, 6);
     assert.match(io.stdout, /note: resuming with changed train settings: maxIters 3 → 6/);
     assert.match(io.stdout, /from iteration 3 to 6/);
@@ -114,13 +113,13 @@ describe('resume', () => {
     await trainQuietly(data, out('ahead'), '--maxIters=3');
     const log = readFileSync(path.join(out('ahead'), 'log.jsonl'), 'utf8');
     writeFileSync(path.join(out('ahead'), 'log.jsonl'), log + '{"iter":99,"trainLoss":1}\n{"iter":');
-    await train({ ...tinyRun(data, out('ahead'), '--maxIters=6'), resume: true }, captureIo(), quiet);
+    await reportedTrain({ ...tinyRun(data, out('ahead'), '--maxIters=6'), resume: true });
     assert.deepEqual(readLog(out('ahead')).map((r) => r.iter), [3, 6]);
   });
 
   test('a different model config is a clear ConfigError naming the keys', async () => {
     await assert.rejects(
-      train({ ...tinyRun(data, out('straight'), '--nEmbd=32', '--nLayer=2'), resume: true }, captureIo(), quiet),
+      reportedTrain({ ...tinyRun(data, out('straight'), '--nEmbd=32', '--nLayer=2'), resume: true }),
       (e: unknown) => {
         assert.ok(e instanceof ConfigError);
         assert.match(e.message, /^--resume: the checkpoint in .* has a different model: nLayer=1 \(this run: 2\), nEmbd=16 \(this run: 32\); /);
@@ -131,14 +130,14 @@ describe('resume', () => {
   });
 
   test('a different tokenizer, or no checkpoint at all, is a clean error', async () => {
-    await assert.rejects(train({ ...tinyRun(data, out('straight'), '--tokenizer=byte'), resume: true }, captureIo(), quiet),
+    await assert.rejects(reportedTrain({ ...tinyRun(data, out('straight'), '--tokenizer=byte'), resume: true }),
       /uses the char tokenizer, this run tokenizer=byte/);
-    await assert.rejects(train({ ...tinyRun(data, out('none')), resume: true }, captureIo(), quiet), /no such directory/);
+    await assert.rejects(reportedTrain({ ...tinyRun(data, out('none')), resume: true }), /no such directory/);
   });
 
   test('a checkpoint already at maxIters: nothing to train', async () => {
     const io = captureIo();
-    const r = await train({ ...tinyRun(data, out('straight')), resume: true }, io, quiet);
+    const r = await reportedTrain({ ...tinyRun(data, out('straight')), resume: true }, io);
     assert.equal(r.iteration, 6);
     assert.match(io.stdout, /already at iteration 6 >= maxIters=6: nothing to train/);
     assert.equal(readLog(out('straight')).length, 2);
@@ -146,7 +145,7 @@ describe('resume', () => {
 
   test('a new run into a used directory starts a fresh log', async () => {
     const io = captureIo();
-    await train(tinyRun(data, out('straight'), '--maxIters=3'), io, quiet);
+    await reportedTrain(tinyRun(data, out('straight'), '--maxIters=3'), io);
     assert.match(io.stdout, /holds a checkpoint; this new run replaces it/);
     assert.deepEqual(readLog(out('straight')).map((r) => r.iter), [3]);
     assert.equal(loadCheckpoint(out('straight')).meta.iteration, 3);
@@ -165,8 +164,7 @@ test('gradient accumulation: 2 micro-batches of 2 rows step like 1 batch of the 
 
 test('memory is flat across steps between evaluations', async () => {
   const created: number[] = [];
-  await train(tinyRun(data, out('mem'), '--maxIters=12', '--evalInterval=100'), captureIo(), {
-    ...quiet,
+  await reportedTrain(tinyRun(data, out('mem'), '--maxIters=12', '--evalInterval=100'), captureIo(), {
     onStep: () => created.push(graphStats().pool.created),
   });
   assert.equal(created.length, 12);

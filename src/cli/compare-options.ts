@@ -1,27 +1,10 @@
 // `mod compare` arguments: its own options, and the preset + `--key=value` overrides that `mod train` takes.
 import path from 'node:path';
+import { type CompareOptions, MATCHES, type Match, VARIANTS, type Variant } from '../compare/plan.js';
 import { ConfigError } from '../errors.js';
-import { type FieldSpec, type KeyKind, parseValue, specOf, splitArgs } from '../model/schema.js';
-import { resolveRun, runSchema, type TrainRun } from '../train/config.js';
-import { MATCHES, type Match, VARIANTS, type Variant } from './plan.js';
-
-export interface CompareOptions {
-  base: TrainRun;
-  budget: number;
-  variants: Variant[];
-  seeds: number;
-  match: Match;
-  evals: number;
-  out: string;
-  /** Run directories (default out/runs). */
-  runsDir: string;
-  /** Reuse finished runs (same model, train settings and evaluation points) instead of training them again. */
-  reuse: boolean;
-  /** Config keys set on the command line. */
-  userKeys: Set<string>;
-  /** The arguments as given (for the report's command). */
-  argv: string[];
-}
+import { type FieldSpec, specOf } from '../model/schema.js';
+import { type KeyKind, parseValue, splitArgs } from './config-args.js';
+import { resolveRun, runSchema } from './run-config.js';
 
 export const COMPARE_DEFAULTS = { variants: ['dense', 'mod', 'random'] as Variant[], seeds: 1, match: 'none' as Match, evals: 10, out: 'out/compare' };
 

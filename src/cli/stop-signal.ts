@@ -1,7 +1,7 @@
-// Ctrl-C handling for training. The first SIGINT/SIGTERM asks the loop to stop after the current step and save a
-// checkpoint; a second one aborts at once, leaving the previous checkpoint, which the crash-safe writer
-// keeps valid even mid-save. Training is synchronous between steps, so a signal is seen when the loop yields to
-// the event loop (after every step and every evaluation batch).
+// Ctrl-C handling for `mod train` and `mod compare`. The first SIGINT/SIGTERM aborts the trainer's AbortSignal, which
+// stops the loop after the current step and saves a checkpoint; a second one ends the process at once, leaving the
+// previous checkpoint, which the crash-safe writer keeps valid even mid-save. Training is synchronous between
+// steps, so a signal is seen when the loop yields to the event loop (after every step and every evaluation batch).
 //
 // A signal arriving within DUPLICATE_MS of the first is taken as the same Ctrl-C: `npx` (npm) forwards the
 // terminal's SIGINT to the shell that runs the command, and where that shell execs the command (bash), this
@@ -28,6 +28,8 @@ export class StopSignal {
   private firstAt = -1;
   /** The first signal received, or null. */
   signal: NodeJS.Signals | null = null;
+  /** Aborted by the first signal: pass `.signal` to the trainer. */
+  readonly controller = new AbortController();
   private readonly handler = (signal: NodeJS.Signals): void => this.receive(signal);
 
   constructor(private readonly opts: StopSignalOptions) {
@@ -49,13 +51,9 @@ export class StopSignal {
       this.firstAt = now;
       this.signal = signal;
       this.opts.onFirst(signal);
+      this.controller.abort(signal);
     } else if (now - this.firstAt > DUPLICATE_MS) {
       this.opts.onAbort(signal);
     }
   }
-}
-
-/** Lets pending signal handlers and timers run. */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

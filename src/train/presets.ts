@@ -1,8 +1,8 @@
 // Named starting points for `mod train --preset NAME` and `mod info --preset NAME`; any key can be overridden.
 import { ConfigError } from '../errors.js';
-import type { TrainConfig } from '../train/config.js';
-import type { ModelConfig } from './config.js';
-import { didYouMean } from './schema.js';
+import type { ModelConfig } from '../model/config.js';
+import { didYouMean } from '../model/schema.js';
+import type { TrainConfig } from './config.js';
 
 export interface Preset {
   name: string;

@@ -8,7 +8,7 @@ import { noGrad, releaseGraph } from '../../src/engine/autograd.js';
 import { ByteTokenizer, CharTokenizer } from '../../src/data/tokenizer.js';
 import { CheckpointError } from '../../src/errors.js';
 import type { ModConfig } from '../../src/model/config.js';
-import { loadModel } from '../../src/model/load.js';
+import { loadModel } from '../../src/train/load.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { randInts } from '../helpers.js';
 import { randomModel, tempDir, tinyConfig, writeCheckpoint } from '../sample/fixtures.js';

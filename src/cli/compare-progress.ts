@@ -4,8 +4,8 @@
 //
 // Overall progress is measured in training FLOPs (every run spends the same budget), and the ETA assumes the rest
 // runs at the FLOP rate seen so far, evaluation included: variants with different speeds make it drift a little.
-import { formatDuration, formatSi } from '../cli/format.js';
-import type { ProgressStream } from '../cli/progress.js';
+import { formatDuration, formatSi } from '../format.js';
+import type { ProgressStream } from './progress.js';
 
 export interface ProgressRun {
   name: string;

@@ -1,0 +1,22 @@
+// mixture-of-depths, the Node entry: everything of the browser entry (src/browser.ts), running on the native addon
+// when it loads, plus what needs the file system: the trainer with checkpoints and logs, loadModel, evaluation,
+// the embedded Brown corpus and text files, and `mod compare`.
+import './kernels/node.js'; // registers the native backend
+
+export * from './browser.js';
+export { nativeBackend, type NativeState } from './kernels/node.js';
+
+export { loadBrown, loadDataset, loadText, type DatasetOptions } from './data/index.js';
+export {
+  batchSeed, bothCallbacks, EVAL_SEED, train,
+  type StepEvent, type TrainCallbacks, type TrainData, type TrainOptions, type TrainResult, type TrainStart,
+} from './train/trainer.js';
+export { loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from './train/checkpoint.js';
+export { loadModel } from './train/load.js';
+export { readLog, type LogRecord } from './train/run-log.js';
+export {
+  evaluateCheckpoint, modWindowEval, windowCount, windowLoss,
+  type CheckpointEval, type ModEval, type WindowLoss, type WindowOptions,
+} from './train/evaluate.js';
+export { runComparison, type CompareHooks, type CompareResult } from './compare/run.js';
+export { planComparison, type CompareOptions, type Plan, type PlannedRun, type Variant } from './compare/plan.js';
