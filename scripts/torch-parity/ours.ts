@@ -1,11 +1,7 @@
 // Our half of the parity check (a dev tool; see run.sh): loads the PyTorch model's initial weights, trains on the
 // batches it drew with our engine, AdamW, clipping and schedule, and compares the losses step by step.
 import { readFileSync } from 'node:fs';
-import { backward, releaseGraph, zeroGrad } from '../../src/engine/autograd.js';
-import { Rng } from '../../src/engine/rng.js';
-import { GPT } from '../../src/model/gpt.js';
-import { AdamW, clipGradNorm } from '../../src/train/adamw.js';
-import { learningRate } from '../../src/train/schedule.js';
+import { AdamW, GPT, Rng, learningRate, trainStep, type ScheduleConfig } from 'mixture-of-depths';
 const meta = JSON.parse(readFileSync('meta.json', 'utf8')) as { names: Record<string, number[]>; losses: number[] };
 const cfg = { vocabSize: 65, blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128, mlpRatio: 4, bias: false, tiedEmbeddings: true, positions: 'learned' as const };
 const model = new GPT(cfg, new Rng(0));
@@ -17,17 +13,11 @@ const params = new Map(model.namedParameters());
 for (const n of Object.keys(meta.names)) params.get(map(n))!.data.set(new Float32Array(raw(`w_${n}.bin`)));
 const bx = new Int32Array(raw('bx.bin')); const by = new Int32Array(raw('by.bin'));
 const opt = new AdamW(model.namedParameters(), { lr: 1e-3, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 });
-const sched = { lr: 1e-3, minLr: 1e-4, warmupIters: 100, lrDecayIters: 2000, lrSchedule: 'cosine' as const };
+const sched: ScheduleConfig = { lr: 1e-3, minLr: 1e-4, warmupIters: 100, lrDecayIters: 2000, lrSchedule: 'cosine' };
 const out: number[] = [];
-const ps = model.parameters();
 for (let it = 0; it < meta.losses.length; it++) {
-  const x = bx.subarray(it * 768, (it + 1) * 768); const y = by.subarray(it * 768, (it + 1) * 768);
-  const { loss } = model.forward(x, 12, 64, y);
-  out.push(loss!.item());
-  backward(loss!); releaseGraph();
-  clipGradNorm(ps, 1.0);
-  opt.step({ lr: learningRate(sched as never, it) });
-  zeroGrad(ps);
+  const batch = { x: bx.subarray(it * 768, (it + 1) * 768), y: by.subarray(it * 768, (it + 1) * 768), B: 12, T: 64 };
+  out.push(trainStep(model, opt, batch, { lr: learningRate(sched, it), gradClip: 1.0 }).loss);
 }
 let worst = 0;
 for (let i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i]! - meta.losses[i]!));

@@ -5,12 +5,12 @@
 import type { Rng } from '../engine/rng.js';
 
 export interface SamplingOptions {
-  /** > 0; the logits are divided by it. */
-  temperature: number;
-  /** Keep the k highest logits (integer >= 1), or null for no top-k. */
-  topK: number | null;
-  /** Nucleus mass in (0, 1]; 1 = off. */
-  topP: number;
+  /** > 0; the logits are divided by it (default 1). */
+  temperature?: number;
+  /** Keep the k highest logits (integer >= 1), or null for no top-k (the default). */
+  topK?: number | null;
+  /** Nucleus mass in (0, 1]; 1 = off (the default). */
+  topP?: number;
 }
 
 /** Edits logits (V) in place; -Infinity removes a token. */
@@ -58,9 +58,9 @@ export function topP(p: number): LogitsProcessor {
 
 /** The processors for these options, in application order (temperature, top-k, top-p). */
 export function logitsProcessors(opts: SamplingOptions): LogitsProcessor[] {
-  const list = [temperature(opts.temperature)];
-  if (opts.topK !== null) list.push(topK(opts.topK));
-  if (opts.topP < 1) list.push(topP(opts.topP));
+  const list = [temperature(opts.temperature ?? 1)];
+  if (opts.topK !== undefined && opts.topK !== null) list.push(topK(opts.topK));
+  if (opts.topP !== undefined && opts.topP < 1) list.push(topP(opts.topP));
   return list;
 }
 

@@ -207,8 +207,9 @@ function runData(run: TrainRun, ckpt: LoadedCheckpoint | null, given: TrainData 
 }
 
 function setup(run: TrainRun, ckpt: LoadedCheckpoint | null, startMs: number, options: TrainOptions): Session {
-  const cfg = run.train;
   const data = runData(run, ckpt, options.data);
+  // Given tokens: the checkpoint records their tokenizer's kind (there is no data path to record).
+  const cfg = options.data === undefined ? run.train : { ...run.train, tokenizer: data.tokenizer.kind };
   const modelConfig: ModelConfig = { ...run.model, vocabSize: data.tokenizer.vocabSize };
   if (ckpt !== null) checkResumable(run, ckpt, modelConfig, options);
   const model = new GPT(modelConfig, new Rng(cfg.seed));

@@ -1,0 +1,18 @@
+// The `mod train` / `mod eval` session whose output train-output.test.ts compares with the golden file.
+
+/** A fresh run, a second fresh run into the same directory, a resume with nothing to do, a resume with changes. */
+export function sessionSteps(tinyArgs: readonly string[], data: string, out: string): string[][] {
+  const base = ['train', ...tinyArgs, '--data', data, '--out', out];
+  return [base, base, [...base, '--resume'], [...base, '--resume', '--maxIters=9', '--lr=0.02'], ['eval', '--ckpt', out, '--data', data]];
+}
+
+/**
+ * The output with the temp directory as <DIR>, durations as <T>, throughputs as <R> tok/s and every other number
+ * as # (timings, speeds and float rounding vary from run to run and machine to machine).
+ */
+export function maskOutput(text: string, dir: string): string {
+  return text.split(dir).join('<DIR>')
+    .replace(/\b(\d+h\d+m|\d+m\d+s|\d+s)\b/g, '<T>')
+    .replace(/[\d.]+ [kMG]?tok\/s/g, '<R> tok/s')
+    .replace(/\d+(\.\d+)?(e[+-]?\d+)?/g, '#');
+}
