@@ -16,7 +16,7 @@ import { headSize, mlpHidden, routedK, type ModelConfig } from '../model/config.
 import { routedLayers } from '../model/flops.js';
 import { ROPE_BASE } from '../nn/attention.js';
 import { GraphBuilder, type ValueSpec } from './onnx-graph.js';
-import { type ExportSource, readSource, tensor } from './source.js';
+import { type CausalBias, causalBiases, type ExportSource, readSource, tensor } from './source.js';
 
 export const ONNX_OPSET = 17;
 const LN_EPS = 1e-5;
@@ -30,11 +30,8 @@ export interface OnnxOptions {
   seq: number;
   /** How routed blocks choose their tokens (ignored for a dense model). */
   routing: OnnxRouting;
-  /**
-   * Threshold of the causal rule: a token is processed iff z > causalBias (ours defaults to 0; `mod bench decode`
-   * calibrates it, checkpoints do not store it). One value for every routed block, or one per routed block.
-   */
-  causalBias?: number | readonly number[];
+  /** The causal rule's thresholds (default 0). */
+  causalBias?: CausalBias;
 }
 
 /** What an export wrote, for the CLI's summary line. */
@@ -266,12 +263,12 @@ class ModelGraph {
   }
 
   /** logits (B, T, V) from input_ids (B, T), and routing_scores (B, routed, T) under random top-k routing. */
-  build(opts: OnnxOptions): { inputs: ValueSpec[]; outputs: ValueSpec[]; routed: number } {
+  build(routing: OnnxRouting, causalBias: number[]): { inputs: ValueSpec[]; outputs: ValueSpec[]; routed: number } {
     const { g, cfg, t } = this;
     const c = cfg.nEmbd;
     const routed = routedLayers(cfg);
     const inputs: ValueSpec[] = [{ name: 'input_ids', type: 'int64', shape: ['batch', t] }];
-    const randomScores = routed.length > 0 && cfg.mod!.routing === 'random' && opts.routing === 'topk';
+    const randomScores = routed.length > 0 && cfg.mod!.routing === 'random' && routing === 'topk';
     if (randomScores) inputs.push({ name: 'routing_scores', type: 'float32', shape: ['batch', routed.length, t] });
 
     let x = g.op('Gather', [this.param('transformer.wte.weight', [cfg.vocabSize, c]), 'input_ids'], { axis: 0 }); // (B, T, C)
@@ -283,7 +280,7 @@ class ModelGraph {
       const prefix = `transformer.h.${i}`;
       const j = routed.indexOf(i);
       if (j < 0) x = this.denseBlock(x, prefix, this.allRows());
-      else if (opts.routing === 'causal') x = this.causalBlock(x, prefix, biasOf(opts.causalBias, j));
+      else if (routing === 'causal') x = this.causalBlock(x, prefix, causalBias[j]!);
       else x = this.topkBlock(x, prefix, randomScores ? g.op('Gather', ['routing_scores', g.ints('block', [j], [])], { axis: 1 }) : null);
     }
     const h = this.layerNorm(x, 'transformer.ln_f');
@@ -294,27 +291,18 @@ class ModelGraph {
   }
 }
 
-function biasOf(bias: number | readonly number[] | undefined, j: number): number {
-  return typeof bias === 'number' ? bias : (bias?.[j] ?? 0);
-}
-
-function checkBias(bias: number | readonly number[] | undefined, routed: number): void {
-  if (bias === undefined || typeof bias === 'number' || bias.length === routed) return;
-  throw new ConfigError(`--causal-bias has ${bias.length} values but the model has ${routed} routed blocks: give one value, or one per routed block`);
-}
-
 /** The ONNX model bytes of `src`'s forward pass. */
 export function buildOnnx(src: ExportSource, opts: OnnxOptions): { bytes: Uint8Array; summary: OnnxSummary } {
   const { blockSize } = src.config;
   if (!Number.isInteger(opts.seq) || opts.seq < 1 || opts.seq > blockSize) {
     throw new ConfigError(`--seq ${opts.seq} is outside 1..${blockSize}: the model's context length is blockSize = ${blockSize}`);
   }
-  checkBias(opts.causalBias, routedLayers(src.config).length);
+  const biases = causalBiases(opts.causalBias, routedLayers(src.config).length);
   const graph = new ModelGraph(src, opts.seq);
-  const { inputs, outputs, routed } = graph.build(opts);
+  const { inputs, outputs, routed } = graph.build(opts.routing, biases);
   const mod = src.config.mod;
   const k = routed > 0 && opts.routing === 'topk' ? routedK(mod!.capacity, opts.seq) : null;
-  const doc = routed === 0 ? 'dense GPT' : `Mixture-of-Depths, ${routed} routed blocks, ${opts.routing === 'topk' ? `top-k routing (k = ${k} of ${opts.seq})` : `causal rule (z > ${[opts.causalBias ?? 0].flat().join(', ')})`}`;
+  const doc = routed === 0 ? 'dense GPT' : `Mixture-of-Depths, ${routed} routed blocks, ${opts.routing === 'topk' ? `top-k routing (k = ${k} of ${opts.seq})` : `causal rule (z > ${biases.join(', ')})`}`;
   const bytes = graph.g.encode(inputs, outputs, ONNX_OPSET, `mixture-of-depths export: ${doc}`);
   return { bytes, summary: { bytes: bytes.length, inputs, outputs, routedBlocks: routed, k } };
 }

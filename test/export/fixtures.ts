@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { ByteTokenizer } from '../../src/data/tokenizer.js';
 import { noGrad, releaseGraph } from '../../src/engine/autograd.js';
+import { Rng } from '../../src/engine/rng.js';
 import { type ModelConfig, modConfigDefaults, type ModConfig } from '../../src/model/config.js';
 import { calibrateCausalBias } from '../../src/model/calibrate.js';
 import { loadModel } from '../../src/model/load.js';
@@ -57,6 +58,27 @@ export function referenceLogits(dir: string, ids: Int32Array, b: number, t: numb
   const processed = model.routedBlocks().map((blk) => (routing === 'topk' ? blk.last!.k * b : blk.lastCausal.reduce((n, p) => n + p.length, 0)));
   releaseGraph();
   return { logits, processed, causalBias: model.routedBlocks().map((blk) => blk.causalBias) };
+}
+
+/** A MoD config under random routing (no router, a predictor for the causal rule). */
+export const randomRoutingConfig = (): ModelConfig => tinyConfig({ nLayer: 4, mod: mod({ routing: 'random' }) });
+
+/**
+ * `mod`'s top-k logits (B, T, V) under random routing, and the scores (B, routed blocks, T) it drew: B·T uniform
+ * draws per routed block, in layer order, from the model's routing Rng.
+ */
+export function randomRoutingReference(dir: string, ids: Int32Array, b: number, t: number): { logits: Float32Array; scores: Float32Array } {
+  const { model } = loadModel(dir);
+  model.setRouting('topk');
+  const routed = model.routedBlocks().length;
+  const draw = new Rng(0);
+  draw.setState(model.routingRng.getState());
+  const drawn = Array.from({ length: routed }, () => Float32Array.from({ length: b * t }, () => draw.next()));
+  const scores = new Float32Array(b * routed * t);
+  for (let i = 0; i < b; i++) for (let j = 0; j < routed; j++) scores.set(drawn[j]!.subarray(i * t, (i + 1) * t), (i * routed + j) * t);
+  const logits = noGrad(() => Float32Array.from(model.forward(ids, b, t).logits.data));
+  releaseGraph();
+  return { logits, scores };
 }
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -7,15 +7,11 @@ import path from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import onnxProto from 'onnx-proto';
-import { noGrad, releaseGraph } from '../../src/engine/autograd.js';
-import { Rng } from '../../src/engine/rng.js';
 import { ConfigError } from '../../src/errors.js';
 import { exportOnnx } from '../../src/export/onnx.js';
-import { modConfigDefaults } from '../../src/model/config.js';
-import { loadModel } from '../../src/model/load.js';
 import { randInts } from '../helpers.js';
 import { tinyConfig } from '../sample/fixtures.js';
-import { CASES, checkpointOf, maxAbsDiff, referenceLogits, tempDir } from './fixtures.js';
+import { CASES, checkpointOf, maxAbsDiff, randomRoutingConfig, randomRoutingReference, referenceLogits, tempDir } from './fixtures.js';
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
@@ -70,24 +66,14 @@ test('the graph is opset 17 with static T, symbolic batch, and the weights under
 });
 
 test('random routing: the scores are an input; with the scores ours drew, the logits match', async (t) => {
-  const cfg = tinyConfig({ nLayer: 4, mod: { ...modConfigDefaults, routing: 'random', capacity: 0.5, every: 2, predictorHidden: 8 } });
-  const dir = checkpointOf(root, 'random', cfg, 9);
+  const dir = checkpointOf(root, 'random', randomRoutingConfig(), 9);
   const file = path.join(dir, 'model.onnx');
   const summary = exportOnnx(dir, file);
   assert.deepEqual(summary.inputs.map((v) => [v.name, v.shape]), [['input_ids', ['batch', T]], ['routing_scores', ['batch', 2, T]]]);
-  const { model } = loadModel(dir);
-  model.setRouting('topk');
-  // Ours draws B·T uniform scores per routed block, in layer order, from the model's routing Rng.
-  const draw = new Rng(0);
-  draw.setState(model.routingRng.getState());
-  const drawn = Array.from({ length: 2 }, () => Float32Array.from({ length: B * T }, () => draw.next()));
-  const scores = new Float32Array(B * 2 * T);
-  for (let b = 0; b < B; b++) for (let j = 0; j < 2; j++) scores.set(drawn[j]!.subarray(b * T, (b + 1) * T), (b * 2 + j) * T);
   const ids = randInts(B * T, 256, 300);
-  const ours = noGrad(() => Float32Array.from(model.forward(ids, B, T).logits.data));
-  releaseGraph();
-  const theirs = await runOnnx(file, { input_ids: idsTensor(ids, B, T), routing_scores: new ort.Tensor('float32', scores, [B, 2, T]) });
-  const diff = maxAbsDiff(ours, theirs);
+  const ours = randomRoutingReference(dir, ids, B, T);
+  const theirs = await runOnnx(file, { input_ids: idsTensor(ids, B, T), routing_scores: new ort.Tensor('float32', ours.scores, [B, 2, T]) });
+  const diff = maxAbsDiff(ours.logits, theirs);
   t.diagnostic(`max abs diff ${diff.toExponential(2)}`);
   assert.ok(diff < 1e-4, `max abs diff ${diff}`);
 });
