@@ -52,12 +52,22 @@ def load_safetensors(path: str) -> Dict[str, torch.Tensor]:
     return out
 
 
+def _f32_bytes(t: torch.Tensor) -> bytes:
+    """Little-endian float32 bytes of t (through numpy when torch has it, else struct: torch only)."""
+    t = t.detach().to("cpu", torch.float32).contiguous()
+    try:
+        return t.numpy().tobytes()
+    except (ImportError, RuntimeError):
+        values = t.flatten().tolist()
+        return struct.pack(f"<{len(values)}f", *values)
+
+
 def save_safetensors(path: str, tensors: Dict[str, torch.Tensor], metadata: Optional[Dict[str, str]] = None) -> None:
     """Writes F32 tensors in the safetensors layout (header padded to 8 bytes), readable by mod and `safetensors`."""
     header: Dict[str, object] = {"__metadata__": metadata or {}}
     blobs, offset = [], 0
     for name, t in tensors.items():
-        b = t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()
+        b = _f32_bytes(t)
         header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
         blobs.append(b)
         offset += len(b)

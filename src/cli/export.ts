@@ -40,7 +40,7 @@ export function registerExport(program: Command, io: Io): void {
         const { exportOnnx } = await import('../export/onnx.js');
         const s = exportOnnx(opts.ckpt, opts.out, { ...(opts.seq === null ? {} : { seq: opts.seq }), routing: opts.routing, causalBias: opts.causalBias });
         const shapes = [...s.inputs, ...s.outputs].map((v) => `${v.name} (${v.shape.join(', ')}) ${v.type}`).join(', ');
-        const routing = s.routedBlocks === 0 ? 'dense' : `${s.routedBlocks} routed blocks, ${opts.routing}${s.k === null ? '' : ` k = ${s.k}`}`;
+        const routing = s.routedBlocks === 0 ? 'dense' : `${s.routedBlocks} routed block${s.routedBlocks === 1 ? '' : 's'}, ${opts.routing}${s.k === null ? '' : ` k = ${s.k}`}`;
         io.out(`wrote ${opts.out}: ${formatCount(s.bytes)} bytes, opset 17, ${routing}; ${shapes}\n`);
       } else {
         const { exportTorch } = await import('../export/torch.js');
