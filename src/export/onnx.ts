@@ -10,7 +10,8 @@
 // softmax row is empty), and Where keeps the update of processed rows only. Exact, but at dense cost.
 // Random routing: the scores are an input, routing_scores (batch, routed blocks, T), since ours draw fresh ones
 // on every forward pass.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { headSize, mlpHidden, routedK, type ModelConfig } from '../model/config.js';
 import { routedLayers } from '../model/flops.js';
@@ -311,6 +312,7 @@ export function buildOnnx(src: ExportSource, opts: OnnxOptions): { bytes: Uint8A
 export function exportOnnx(ckptDir: string, out: string, opts: Partial<OnnxOptions> = {}): OnnxSummary {
   const src = readSource(ckptDir);
   const { bytes, summary } = buildOnnx(src, { seq: opts.seq ?? src.config.blockSize, routing: opts.routing ?? 'topk', causalBias: opts.causalBias ?? 0 });
+  mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   writeFileSync(out, bytes);
   return summary;
 }
