@@ -7,6 +7,7 @@ import { UserError } from '../errors.js';
 import { registerBench } from './bench.js';
 import { registerCompare } from './compare.js';
 import { registerEval } from './eval.js';
+import { registerExport } from './export.js';
 import { registerInfo } from './info.js';
 import { type Io, processIo } from './io.js';
 import { registerSample } from './sample.js';
@@ -28,6 +29,7 @@ function buildProgram(io: Io): Command {
   registerInfo(program, io);
   registerBench(program, io);
   registerCompare(program, io);
+  registerExport(program, io);
   return program;
 }
 
