@@ -83,7 +83,7 @@ test('npm pack ships the compiled library, its types, the addon sources and the 
     'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/browser.js', 'dist/src/browser.d.ts', 'dist/src/cli/main.js']) {
     assert.ok(files.includes(f), `${f} is not in the package`);
   }
-  const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/mod\.js|binding\.gyp|scripts\/build-addon\.js|python\/(modeling_mod|train_ddp)\.py|python\/README\.md|native\/[\w.]+\.(cc|h)|dist\/src\/.+\.(js|d\.ts))$/.test(f));
+  const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/mod\.js|binding\.gyp|scripts\/build-(addon|stamp)\.js|python\/(modeling_mod|train_ddp)\.py|python\/README\.md|native\/[\w.]+\.(cc|h)|dist\/src\/.+\.(js|d\.ts))$/.test(f));
   assert.deepEqual(unexpected, [], 'files a user does not need');
   assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.endsWith('.map') || f.startsWith('src/') || f.startsWith('docs/')));
 });
