@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { captureIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { TINY_ARGS, tempDir, tinyTextFile } from '../train/fixtures/tiny-run.js';
-import { maskOutput, sessionSteps } from './golden/session.js';
+import { recordSession } from './golden/session.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Compiled tests run from dist/test/cli; the golden file stays in the source tree.
@@ -18,13 +18,7 @@ const golden = path.join(here.includes(`${path.sep}dist${path.sep}`) ? here.repl
 test('train, train again, resume with nothing to do, resume with changes, eval: the same output as before', async () => {
   const dir = tempDir('mod-golden-');
   const data = tinyTextFile(dir);
-  let text = '';
-  for (const argv of sessionSteps(TINY_ARGS, data, path.join(dir, 'run'))) {
-    const io = captureIo();
-    const code = await main(argv, io);
-    text += `$ mod ${argv[0]}\n${maskOutput(io.stdout + io.stderr, dir)}exit ${code}\n`;
-  }
-  assert.equal(text, readFileSync(golden, 'utf8'));
+  assert.equal(await recordSession(main, captureIo, TINY_ARGS, data, dir), readFileSync(golden, 'utf8'));
 });
 
 test('the comparison can fail: a changed line is caught', () => {

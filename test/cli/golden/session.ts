@@ -16,3 +16,22 @@ export function maskOutput(text: string, dir: string): string {
     .replace(/[\d.]+ [kMG]?tok\/s/g, '<R> tok/s')
     .replace(/\d+(\.\d+)?(e[+-]?\d+)?/g, '#');
 }
+
+type Main = (argv: string[], io: CapturedIo) => Promise<number>;
+interface CapturedIo {
+  stdout: string;
+  stderr: string;
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** Runs the session with `main` (the CLI entry of the build under test) and returns its masked transcript. */
+export async function recordSession(main: Main, captureIo: () => CapturedIo, tinyArgs: readonly string[], data: string, dir: string): Promise<string> {
+  let text = '';
+  for (const argv of sessionSteps(tinyArgs, data, `${dir}/run`)) {
+    const io = captureIo();
+    const code = await main(argv, io);
+    text += `$ mod ${argv[0]}\n${maskOutput(io.stdout + io.stderr, dir)}exit ${code}\n`;
+  }
+  return text;
+}
