@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
 import { captureIo } from '../../src/cli/io.js';
 import { evalBatches, loadDataset, tokenizerFromJSON } from '../../src/data/index.js';
 import { graphStats, noGrad, releaseGraph } from '../../src/engine/autograd.js';
@@ -170,4 +170,43 @@ test('memory is flat across steps between evaluations', async () => {
   assert.equal(created.length, 12);
   assert.equal(created[11], created[2], `pool buffers created per step: ${created.join(', ')}`);
   assert.equal(graphStats().nodes, 0);
+});
+
+test('as a library: token arrays in, callbacks out, an AbortSignal stops after the step with a checkpoint, nothing printed', async () => {
+  const { train } = await import('../../src/train/trainer.js');
+  const { datasetFromText } = await import('../../src/data/dataset.js');
+  const { tokenizer, train: tokens, val } = datasetFromText(tinyText(), 'char', 16);
+  const controller = new AbortController();
+  const events: string[] = [];
+  const written: string[] = [];
+  // Text written to stdout or stderr is recorded; the test runner's own (binary) reports pass through.
+  const capture = (stream: NodeJS.WriteStream) => {
+    const original = stream.write.bind(stream);
+    return (chunk: string | Uint8Array, ...rest: never[]): boolean => (typeof chunk === 'string' ? written.push(chunk) > 0 : original(chunk, ...rest));
+  };
+  const spies = [mock.method(process.stdout, 'write', capture(process.stdout)), mock.method(process.stderr, 'write', capture(process.stderr))];
+  let result;
+  try {
+    result = await train(tinyRun(data, out('lib'), '--maxIters=10', '--evalInterval=4'), {
+      data: { tokenizer, train: tokens, val },
+      signal: controller.signal,
+      onStart: (s) => events.push(`start ${s.iteration} ${s.data.source ?? 'arrays'}`),
+      onStep: (s) => {
+        events.push(`step ${s.iteration}`);
+        assert.ok(Number.isFinite(s.loss) && s.gradNorms.length === 1 && s.gradNorms[0]! > 0);
+        if (s.iteration === 6) controller.abort();
+      },
+      onEval: (r) => events.push(`eval ${r.iter}`),
+      onCheckpoint: (c) => events.push(`checkpoint ${c.iteration}`),
+    });
+  } finally {
+    for (const spy of spies) spy.mock.restore();
+  }
+  assert.deepEqual(written, [], 'the trainer printed');
+  assert.deepEqual(events, ['start 0 arrays', 'step 1', 'step 2', 'step 3', 'step 4', 'checkpoint 4', 'eval 4', 'step 5', 'step 6', 'checkpoint 6']);
+  assert.equal(result.aborted, true);
+  assert.equal(result.iteration, 6);
+  assert.equal(loadCheckpoint(out('lib')).meta.iteration, 6);
+  assert.equal(result.tokenizer, tokenizer);
+  assert.ok(result.model.numParams() > 0);
 });
