@@ -16,7 +16,7 @@
 // M == 1 or N == 1 (decode steps, the MoD router's 1-wide projection) go to GEMV loops without packing.
 //
 // SIMD paths: AVX-512 (14x32 tile: 28 zmm accumulators + 2 B vectors), AVX2+FMA (6x16 tile: 12 ymm accumulators),
-// and plain C++ (4x8). The level is read from simd_level() on every call. Every C element is summed over K in the
+// and plain C++ (4x8), chosen by pick() (simd.h) on every call. Every C element is summed over K in the
 // same order whatever the thread count or tile position, so results do not depend on the number of threads.
 #include <algorithm>
 #include <array>
@@ -25,15 +25,8 @@
 #include <memory>
 #include <utility>
 
-#if defined(__x86_64__) || defined(__i386__)
-// GCC 12 warns about the `__Y = __Y` idiom inside its own AVX-512 intrinsic headers (a false positive, fixed in 13).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#define MOD_X86 1
-#endif
-
-#include "common.h"
 #include "gemm_api.h"
+#include "simd.h"
 
 namespace mod {
 
@@ -241,7 +234,6 @@ void gemv_plain(const Gemv& v, int64_t j0, int64_t j1) {
   }
 }
 
-#ifdef MOD_X86
 // ------------------------------------------------------------------------------------------------ AVX2 path
 
 struct Avx2Arch {
@@ -300,13 +292,6 @@ struct Avx2Arch {
   }
 };
 
-MOD_TARGET_AVX2 inline float hsum256(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 MOD_TARGET_AVX2 void gemv_avx2(const Gemv& v, int64_t j0, int64_t j1) {
   if (v.trans_b) {
     for (int64_t j = j0; j < j1; j++) {
@@ -317,7 +302,7 @@ MOD_TARGET_AVX2 void gemv_avx2(const Gemv& v, int64_t j0, int64_t j1) {
         s0 = _mm256_fmadd_ps(_mm256_loadu_ps(v.x + p), _mm256_loadu_ps(row + p), s0);
         s1 = _mm256_fmadd_ps(_mm256_loadu_ps(v.x + p + 8), _mm256_loadu_ps(row + p + 8), s1);
       }
-      float s = hsum256(_mm256_add_ps(s0, s1));
+      float s = hsum8(_mm256_add_ps(s0, s1));
       for (; p < v.k; p++) s += v.x[p] * row[p];
       v.y[j] = v.accumulate ? v.y[j] + s : s;
     }
@@ -366,18 +351,13 @@ MOD_TARGET_AVX512 inline void transpose16(__m512 r[16]) {
   }
 }
 
-// The first n lanes (n clamped to [0, 16]).
-inline __mmask16 lane_mask(int64_t n) {
-  return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
-}
-
 // Packs a block whose source rows are contiguous along p: src(row r, p) = src[r*ld + p], rows < rows_valid, into
 // dst[p*dst_ld + r] (r < 16, rows beyond rows_valid are zero), storing `store_mask` lanes of each dst row.
 MOD_TARGET_AVX512 void pack_transpose16(float* dst, int64_t dst_ld, __mmask16 store_mask, const float* src, int64_t ld,
                                          int rows_valid, int64_t kc) {
   for (int64_t p = 0; p < kc; p += 16) {
     const int64_t kb = std::min<int64_t>(16, kc - p);
-    const __mmask16 lm = lane_mask(kb);
+    const __mmask16 lm = tail16(kb);
     __m512 r[16];
     for (int i = 0; i < 16; i++) r[i] = i < rows_valid ? _mm512_maskz_loadu_ps(lm, src + i * ld + p) : _mm512_setzero_ps();
     transpose16(r);
@@ -409,7 +389,7 @@ MOD_TARGET_AVX512 void ukernel512(int64_t kc, const float* __restrict pa, const 
     pa += MR;
     pb += NR;
   }
-  const __mmask16 ml = lane_mask(nlast);
+  const __mmask16 ml = tail16(nlast);
 #pragma GCC unroll 16
   for (int i = 0; i < R; i++) {
     float* ci = c + i * ldc;
@@ -444,9 +424,9 @@ struct Avx512Arch {
   MOD_TARGET_AVX512 static void pack_a(float* dst, const Gemm& g, int64_t i0, int mr, int64_t p0, int64_t kc) {
     const float* a = g.a + i0 * g.ars + p0 * g.acs;
     if (g.acs == 1) {  // A row-major (M,K): transpose MR rows into the panel
-      pack_transpose16(dst, MR, lane_mask(MR), a, g.ars, mr, kc);
+      pack_transpose16(dst, MR, tail16(MR), a, g.ars, mr, kc);
     } else if (g.ars == 1) {  // A stored (K,M): each p is a contiguous run of mr floats
-      const __mmask16 lm = lane_mask(mr), sm = lane_mask(MR);
+      const __mmask16 lm = tail16(mr), sm = tail16(MR);
       for (int64_t p = 0; p < kc; p++) _mm512_mask_storeu_ps(dst + p * MR, sm, _mm512_maskz_loadu_ps(lm, a + p * g.acs));
     } else {
       pack_a_plain(dst, g, MR, i0, mr, p0, kc);
@@ -458,7 +438,7 @@ struct Avx512Arch {
     if (g.bcs == 1) {  // B row-major (K,N): each p is a contiguous run of nr floats
       for (int64_t p = 0; p < kc; p++) {
         for (int v = 0; v < NR / 16; v++) {
-          _mm512_store_ps(dst + p * NR + 16 * v, _mm512_maskz_loadu_ps(lane_mask(nr - 16 * v), b + p * g.brs + 16 * v));
+          _mm512_store_ps(dst + p * NR + 16 * v, _mm512_maskz_loadu_ps(tail16(nr - 16 * v), b + p * g.brs + 16 * v));
         }
       }
     } else if (g.brs == 1) {  // B stored (N,K): transpose 16 rows at a time
@@ -488,7 +468,7 @@ MOD_TARGET_AVX512 void gemv_avx512(const Gemv& v, int64_t j0, int64_t j1) {
       const int rows = static_cast<int>(std::min<int64_t>(4, j1 - j));
       __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
       for (int64_t p = 0; p < v.k; p += 16) {
-        const __mmask16 lm = lane_mask(v.k - p);
+        const __mmask16 lm = tail16(v.k - p);
         const __m512 xv = _mm512_maskz_loadu_ps(lm, v.x + p);
         for (int r = 0; r < rows; r++) s[r] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(lm, v.b + (j + r) * v.ldb + p), s[r]);
       }
@@ -505,7 +485,7 @@ MOD_TARGET_AVX512 void gemv_avx512(const Gemv& v, int64_t j0, int64_t j1) {
     __mmask16 m[8];
     __m512 acc[8];
     for (int t = 0; t < 8; t++) {
-      m[t] = lane_mask(std::max<int64_t>(0, w - 16 * t));
+      m[t] = tail16(std::max<int64_t>(0, w - 16 * t));
       acc[t] = v.accumulate ? _mm512_maskz_loadu_ps(m[t], v.y + j + 16 * t) : _mm512_setzero_ps();
     }
     for (int64_t p = 0; p < v.k; p++) {
@@ -517,18 +497,11 @@ MOD_TARGET_AVX512 void gemv_avx512(const Gemv& v, int64_t j0, int64_t j1) {
     for (int t = 0; t < 8; t++) _mm512_mask_storeu_ps(v.y + j + 16 * t, m[t], acc[t]);
   }
 }
-#endif  // MOD_X86
 
 // ------------------------------------------------------------------------------------------------ dispatch
 
 void gemv(const Gemv& v) {
-  using Fn = void (*)(const Gemv&, int64_t, int64_t);
-  Fn fn = gemv_plain;
-#ifdef MOD_X86
-  const SimdLevel level = simd_level();
-  if (level == kAvx512) fn = gemv_avx512;
-  if (level == kAvx2) fn = gemv_avx2;
-#endif
+  auto fn = pick(gemv_plain, gemv_avx2, gemv_avx512);
   // GEMV is memory-bound; a second core helps once B no longer fits in L2.
   const int64_t grain = std::max<int64_t>(64, (int64_t(1) << 17) / std::max<int64_t>(1, v.k));
   if (v.n * v.k < (int64_t(1) << 18)) {
@@ -555,12 +528,7 @@ void sgemm(const Gemm& g) {
   if (g.n == 1 && g.ldc == 1 && g.brs == 1) {  // C^T (M) = b (K) · op(A)^T
     return gemv({g.c, g.b, g.a, g.m, g.k, g.acs == 1 ? g.ars : g.acs, g.acs == 1, g.accumulate});
   }
-#ifdef MOD_X86
-  const SimdLevel level = simd_level();
-  if (level == kAvx512) return gemm_parallel<Avx512Default>(g);
-  if (level == kAvx2) return gemm_parallel<Avx2Arch>(g);
-#endif
-  gemm_parallel<ScalarArch>(g);
+  pick(gemm_parallel<ScalarArch>, gemm_parallel<Avx2Arch>, gemm_parallel<Avx512Default>)(g);
 }
 
 namespace {
@@ -580,7 +548,6 @@ void bias_backward_plain(float* dbias, const float* dout, int64_t n, int64_t c, 
   }
 }
 
-#ifdef MOD_X86
 MOD_TARGET_AVX2 void add_bias_avx2(float* out, const float* bias, int64_t r0, int64_t r1, int64_t c) {
   for (int64_t i = r0; i < r1; i++) {
     float* o = out + i * c;
@@ -607,7 +574,7 @@ MOD_TARGET_AVX512 void add_bias_avx512(float* out, const float* bias, int64_t r0
   for (int64_t i = r0; i < r1; i++) {
     float* o = out + i * c;
     for (int64_t j = 0; j < c; j += 16) {
-      const __mmask16 m = lane_mask(c - j);
+      const __mmask16 m = tail16(c - j);
       _mm512_mask_storeu_ps(o + j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, o + j), _mm512_maskz_loadu_ps(m, bias + j)));
     }
   }
@@ -619,7 +586,7 @@ MOD_TARGET_AVX512 void bias_backward_avx512(float* dbias, const float* dout, int
     __mmask16 m[4];
     __m512 s[4];
     for (int t = 0; t < 4; t++) {
-      m[t] = lane_mask(std::max<int64_t>(0, c1 - j - 16 * t));
+      m[t] = tail16(std::max<int64_t>(0, c1 - j - 16 * t));
       s[t] = _mm512_setzero_ps();
     }
     for (int64_t i = 0; i < n; i++) {
@@ -632,28 +599,17 @@ MOD_TARGET_AVX512 void bias_backward_avx512(float* dbias, const float* dout, int
     }
   }
 }
-#endif
 
 constexpr int64_t kBiasParallelMin = int64_t(1) << 18;  // floats; below this one thread is faster
 
 void add_bias(float* out, const float* bias, int64_t n, int64_t c) {
-  using Fn = void (*)(float*, const float*, int64_t, int64_t, int64_t);
-  Fn fn = add_bias_plain;
-#ifdef MOD_X86
-  if (simd_level() == kAvx512) fn = add_bias_avx512;
-  if (simd_level() == kAvx2) fn = add_bias_avx2;
-#endif
+  auto fn = pick(add_bias_plain, add_bias_avx2, add_bias_avx512);
   if (n * c < kBiasParallelMin) return fn(out, bias, 0, n, c);
   parallel_for(n, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, c)), [&](int64_t b, int64_t e) { fn(out, bias, b, e, c); });
 }
 
 void bias_backward(float* dbias, const float* dout, int64_t n, int64_t c) {
-  using Fn = void (*)(float*, const float*, int64_t, int64_t, int64_t, int64_t);
-  Fn fn = bias_backward_plain;
-#ifdef MOD_X86
-  if (simd_level() == kAvx512) fn = bias_backward_avx512;
-  if (simd_level() == kAvx2) fn = bias_backward_avx2;
-#endif
+  auto fn = pick(bias_backward_plain, bias_backward_avx2, bias_backward_avx512);
   if (n * c < kBiasParallelMin || c < 128) return fn(dbias, dout, n, c, 0, c);
   // Split columns in multiples of 64 so each thread owns whole accumulator blocks of dbias.
   parallel_for((c + 63) / 64, 1, [&](int64_t b, int64_t e) { fn(dbias, dout, n, c, b * 64, std::min(c, e * 64)); });
