@@ -11,8 +11,9 @@
 //           for ir in MC step MR:
 //             micro-kernel: C tile (MR,NR) += A panel (MR,KC) · B panel (KC,NR), accumulators in registers
 // Edge tiles use micro-kernels instantiated for fewer rows / vectors, with masked stores for the last vector.
-// Threads: C is cut into one rectangle per thread (the grid that minimises the largest share of padded tiles plus
-// packing); each thread runs the serial algorithm on its rectangle with its own thread_local packing buffers.
+// Threads: C is cut into tiles (row blocks, and column blocks when needed) that the threads claim dynamically from
+// an atomic counter (gemm_parallel, docs/threads.md); each thread packs B's column block once per product into a
+// thread_local buffer and packs its tile's rows of A.
 // M == 1 or N == 1 (decode steps, the MoD router's 1-wide projection) go to GEMV loops without packing.
 //
 // SIMD paths: AVX-512 (14x32 tile: 28 zmm accumulators + 2 B vectors), AVX2+FMA (6x16 tile: 12 ymm accumulators),
@@ -20,6 +21,7 @@
 // same order whatever the thread count or tile position, so results do not depend on the number of threads.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -148,58 +150,107 @@ void gemm_serial(const Gemm& g) {
   }
 }
 
-// Rectangle [i0, i0+m) x [j0, j0+n) of g.
-Gemm sub_problem(const Gemm& g, int64_t i0, int64_t m, int64_t j0, int64_t n) {
-  Gemm s = g;
-  s.c = g.c + i0 * g.ldc + j0;
-  s.a = g.a + i0 * g.ars;
-  s.b = g.b + j0 * g.bcs;
-  s.m = m;
-  s.n = n;
-  return s;
-}
-
 // Below this many multiply-adds one thread does the whole product (waking the pool costs more than it saves).
 constexpr int64_t kParallelMinFma = int64_t(1) << 18;
+// Each tile holds at least this many multiply-adds (~10 µs on one core), so claiming it (one atomic add, well
+// under 0.1 µs) and packing its rows of A stay small beside it.
+constexpr int64_t kMinTileFma = int64_t(1) << 19;
+// Tiles per thread when the product allows: a preempted thread then holds up one tile, ~1/(4·threads) of it.
+constexpr int64_t kTilesPerThread = 4;
+// Floats of packed B a thread keeps (all of K for one column block): 4 MB.
+constexpr int64_t kPackedBFloats = int64_t(1) << 20;
 
-// Packing one element costs about as much as this many multiply-adds in the micro-kernel (a 16x16 transpose moves
-// ~4 floats per cycle; the micro-kernel does 32 multiply-adds per cycle).
-constexpr int64_t kPackCostFma = 8;
+// The thread's packed B: all K rows of one column block of one product, packed as gemm_serial packs them.
+struct PackedB {
+  Scratch buf;
+  uint64_t product = 0;  // 0: nothing cached
+  int64_t block = -1;
+};
+thread_local PackedB t_packed_b;
+std::atomic<uint64_t> g_product{0};
 
-// Splits C into a tm x tn grid (tm * tn = threads) of MR/NR-aligned rectangles and runs gemm_serial on each. The grid
-// minimises the largest rectangle's cost: its padded tiles times K, plus packing its rows of A (once per NC block of
-// its columns) and its columns of B. Splitting N when N is small would make each thread pack all of A for a few
-// columns, so narrow products are split along M.
+// The tile grid of C: row blocks of `rows` (MR-aligned) and column blocks of `cols` (NR-aligned).
+struct TileGrid {
+  int64_t rows, cols, nrb, ncb;
+  int64_t tiles() const { return nrb * ncb; }
+};
+
+// Row blocks first (each thread then packs B once per column block and reuses it across the row blocks it
+// claims); column blocks only when there are too few row blocks or B's column block would not fit the budget.
+template <class Arch>
+TileGrid tile_grid(const Gemm& g, int nt) {
+  constexpr int64_t MR = Arch::MR, NR = Arch::NR;
+  const int64_t fma = g.m * g.n * g.k;
+  const int64_t target = std::max<int64_t>(1, std::min<int64_t>(nt * kTilesPerThread, fma / kMinTileFma));
+  TileGrid t{};
+  t.rows = std::min<int64_t>(Arch::MC, round_up((g.m + target - 1) / target, MR));
+  t.nrb = (g.m + t.rows - 1) / t.rows;
+  const int64_t ntiles = (g.n + NR - 1) / NR;
+  const int64_t maxCols = std::max<int64_t>(NR, std::min<int64_t>(Arch::NC, kPackedBFloats / g.k) / NR * NR);
+  int64_t ncb = std::max<int64_t>((ntiles * NR + maxCols - 1) / maxCols, (target + t.nrb - 1) / t.nrb);
+  ncb = std::min(ncb, ntiles);
+  t.cols = (ntiles + ncb - 1) / ncb * NR;
+  t.ncb = (g.n + t.cols - 1) / t.cols;
+  return t;
+}
+
+// C rows [i0, i1) x columns [j0, j1) of column block `block`, over all of K. B's column block is packed the first
+// time this thread meets it in this product and reused for the next tiles of the same block.
+template <class Arch>
+void gemm_tile(const Gemm& g, uint64_t product, int64_t block, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  constexpr int MR = Arch::MR, NR = Arch::NR;
+  const int64_t nc = j1 - j0, ncp = round_up(nc, NR);
+  PackedB& cache = t_packed_b;
+  const bool fresh = cache.product != product || cache.block != block;
+  float* pb = cache.buf.get(g.k * ncp);
+  cache.product = product;
+  cache.block = block;
+  float* pa = t_pack_a.get(std::min<int64_t>(Arch::MC, round_up(i1 - i0, MR)) * std::min<int64_t>(Arch::KC, g.k));
+  for (int64_t pc = 0; pc < g.k; pc += Arch::KC) {
+    const int64_t kc = std::min<int64_t>(Arch::KC, g.k - pc);
+    const bool load_c = g.accumulate || pc > 0;
+    float* pbk = pb + pc * ncp;
+    if (fresh) {
+      for (int64_t jr = 0; jr < nc; jr += NR) {
+        Arch::pack_b(pbk + jr * kc, g, pc, kc, j0 + jr, static_cast<int>(std::min<int64_t>(NR, nc - jr)));
+      }
+    }
+    for (int64_t ic = i0; ic < i1; ic += Arch::MC) {
+      const int64_t mc = std::min<int64_t>(Arch::MC, i1 - ic);
+      for (int64_t ir = 0; ir < mc; ir += MR) {
+        Arch::pack_a(pa + ir * kc, g, ic + ir, static_cast<int>(std::min<int64_t>(MR, mc - ir)), pc, kc);
+      }
+      for (int64_t jr = 0; jr < nc; jr += NR) {
+        const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+        for (int64_t ir = 0; ir < mc; ir += MR) {
+          const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+          Arch::kernel(kc, pa + ir * kc, pbk + jr * kc, g.c + (ic + ir) * g.ldc + j0 + jr, g.ldc, mr, nr, load_c);
+        }
+      }
+    }
+  }
+}
+
+// Cuts C into tiles (tile_grid) that the threads claim one at a time, column block by column block, so a thread
+// that is preempted delays only its current tile. Every C element is still summed over K in KC blocks in order,
+// so the result does not depend on the grid or the thread count.
 template <class Arch>
 void gemm_parallel(const Gemm& g) {
-  constexpr int MR = Arch::MR, NR = Arch::NR;
-  int nt = num_threads();
-  if (g.m * g.n * g.k < kParallelMinFma) nt = 1;
-  const int64_t mt = (g.m + MR - 1) / MR, ntiles = (g.n + NR - 1) / NR;
-  if (nt > mt * ntiles) nt = static_cast<int>(mt * ntiles);
-  if (nt <= 1) {
+  const int nt = num_threads();
+  if (nt <= 1 || in_parallel_job() || g.m * g.n * g.k < kParallelMinFma) {
     gemm_serial<Arch>(g);
     return;
   }
-  int best_tm = 1;
-  int64_t best_cost = INT64_MAX;
-  for (int tm = 1; tm <= nt; tm++) {
-    if (nt % tm != 0) continue;
-    const int tn = nt / tm;
-    if (tm > mt || tn > ntiles) continue;
-    const int64_t rows = ((mt + tm - 1) / tm) * MR, cols = ((ntiles + tn - 1) / tn) * NR;
-    const int64_t cost = rows * cols + kPackCostFma * (rows * ((cols + Arch::NC - 1) / Arch::NC) + cols);
-    if (cost < best_cost) {
-      best_cost = cost;
-      best_tm = tm;
-    }
+  const TileGrid t = tile_grid<Arch>(g, nt);
+  if (t.tiles() <= 1) {
+    gemm_serial<Arch>(g);
+    return;
   }
-  const int tm = best_tm, tn = nt / tm;
-  parallel_run(nt, [&](int tid, int) {
-    const int64_t ti = tid / tn, tj = tid % tn;
-    const int64_t r0 = std::min(g.m, mt * ti / tm * MR), r1 = std::min(g.m, mt * (ti + 1) / tm * MR);
-    const int64_t c0 = std::min(g.n, ntiles * tj / tn * NR), c1 = std::min(g.n, ntiles * (tj + 1) / tn * NR);
-    if (r0 < r1 && c0 < c1) gemm_serial<Arch>(sub_problem(g, r0, r1 - r0, c0, c1 - c0));
+  const uint64_t product = g_product.fetch_add(1, std::memory_order_relaxed) + 1;
+  parallel_chunks(t.tiles(), [&](int64_t tile) {
+    const int64_t jb = tile / t.nrb, ib = tile % t.nrb;
+    const int64_t i0 = ib * t.rows, j0 = jb * t.cols;
+    gemm_tile<Arch>(g, product, jb, i0, std::min(g.m, i0 + t.rows), j0, std::min(g.n, j0 + t.cols));
   });
 }
 

@@ -9,6 +9,7 @@ import { registerEval } from './eval.js';
 import { registerInfo } from './info.js';
 import { type Io, processIo } from './io.js';
 import { registerSample } from './sample.js';
+import { addThreadsOption } from './threads.js';
 import { registerTrain } from './train.js';
 
 export const EXIT_USER_ERROR = 2;
@@ -27,6 +28,7 @@ function buildProgram(io: Io): Command {
   registerInfo(program, io);
   registerBench(program, io);
   registerCompare(program, io);
+  addThreadsOption(program);
   return program;
 }
 
