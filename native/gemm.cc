@@ -175,22 +175,32 @@ struct TileGrid {
   int64_t tiles() const { return nrb * ncb; }
 };
 
-// Row blocks first (each thread then packs B once per column block and reuses it across the row blocks it
-// claims); column blocks only when there are too few row blocks or B's column block would not fit the budget.
+// Row blocks of up to MC rows keep each B micro-panel in L1 across MC/MR micro-kernel calls, as in the serial
+// algorithm; so rows stay near MC and columns are split first to reach the target tile count, down to blocks of
+// 4·NR columns (each tile packs its rows of A, ~8/cols of its work); then rows, down to MR; then columns again,
+// down to NR (many threads, small products). A column block is also capped so that a thread's packed B (all of
+// K) fits kPackedBFloats.
 template <class Arch>
 TileGrid tile_grid(const Gemm& g, int nt) {
   constexpr int64_t MR = Arch::MR, NR = Arch::NR;
   const int64_t fma = g.m * g.n * g.k;
   const int64_t target = std::max<int64_t>(1, std::min<int64_t>(nt * kTilesPerThread, fma / kMinTileFma));
-  TileGrid t{};
-  t.rows = std::min<int64_t>(Arch::MC, round_up((g.m + target - 1) / target, MR));
-  t.nrb = (g.m + t.rows - 1) / t.rows;
-  const int64_t ntiles = (g.n + NR - 1) / NR;
+  const int64_t ntiles = (g.n + NR - 1) / NR, mt = (g.m + MR - 1) / MR;
   const int64_t maxCols = std::max<int64_t>(NR, std::min<int64_t>(Arch::NC, kPackedBFloats / g.k) / NR * NR);
-  int64_t ncb = std::max<int64_t>((ntiles * NR + maxCols - 1) / maxCols, (target + t.nrb - 1) / t.nrb);
-  ncb = std::min(ncb, ntiles);
+  const int64_t nrb0 = (g.m + Arch::MC - 1) / Arch::MC;
+  const int64_t ncbBudget = (ntiles * NR + maxCols - 1) / maxCols;
+  const int64_t ncb = std::min(ntiles, std::max(ncbBudget, std::min((target + nrb0 - 1) / nrb0, std::max<int64_t>(1, ntiles / 4))));
+  TileGrid t{};
   t.cols = (ntiles + ncb - 1) / ncb * NR;
   t.ncb = (g.n + t.cols - 1) / t.cols;
+  const int64_t nrb = std::min(mt, std::max(nrb0, (target + t.ncb - 1) / t.ncb));
+  t.rows = round_up((g.m + nrb - 1) / nrb, MR);
+  t.nrb = (g.m + t.rows - 1) / t.rows;
+  if (t.tiles() < target && t.ncb < ntiles) {  // rows are down to MR: narrower columns, down to NR
+    const int64_t more = std::min(ntiles, (target + t.nrb - 1) / t.nrb);
+    t.cols = (ntiles + more - 1) / more * NR;
+    t.ncb = (g.n + t.cols - 1) / t.cols;
+  }
   return t;
 }
 
