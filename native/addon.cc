@@ -94,6 +94,7 @@ bool Args::flag(size_t idx) { return info[idx].ToBoolean().Value(); }
 static const char* level_name(SimdLevel l) { return l == kAvx512 ? "avx512" : l == kAvx2 ? "avx2" : "scalar"; }
 
 static Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), num_threads()); }
+static Napi::Value GetCores(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), usable_cores()); }
 static Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   Args a(info);
   int64_t n = a.i64(0);
@@ -116,6 +117,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using namespace mod;
   def(env, exports, "getThreads", GetThreads);
   def(env, exports, "setThreads", SetThreads);
+  def(env, exports, "getCores", GetCores);
   def(env, exports, "getSimd", GetSimd);
   def(env, exports, "getSimdDetected", GetSimdDetected);
   def(env, exports, "setSimd", SetSimd);

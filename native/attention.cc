@@ -29,15 +29,8 @@
 #include <memory>
 #include <mutex>
 #include <vector>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
-#include "common.h"
-
-// GCC 12 warns inside its own AVX-512 intrinsics (the _mm512_undefined_ps idiom); the warnings are spurious.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
+#include "simd.h"
 
 namespace mod {
 
@@ -140,12 +133,6 @@ void dsoftmax_row_scalar(float* ds, const float* p, int64_t n) {
   for (int64_t j = 0; j < n; j++) ds[j] = p[j] * (ds[j] - d);
 }
 
-float dot_scalar(const float* a, const float* b, int64_t n) {
-  float s = 0.0f;
-  for (int64_t j = 0; j < n; j++) s += a[j] * b[j];
-  return s;
-}
-
 // dst = s · rot(src): pairs (x0, x1) → (x0·c − x1·sn, x0·sn + x1·c), cs = (c, sn) per pair; cs = null: no rotation.
 void rotate_scalar(float* dst, const float* src, const float* cs, int64_t hs, float s) {
   if (!cs) {
@@ -178,55 +165,11 @@ void transpose_scalar(float* dst, int64_t ldd, const float* src, int64_t lds, in
     for (int64_t c = 0; c < cols; c++) dst[c * ldd + r] = src[r * lds + c];
 }
 
-#if defined(__x86_64__)
-// Cephes expf: exp(x) = 2^n · e^r, |r| <= ln2/2, degree-6 polynomial for e^r. Results below FLT_MIN flush to 0
-// (so -inf gives exactly 0); NaN stays NaN.
-constexpr float kExpLo = -87.33654f, kExpHi = 88.0f, kLog2e = 1.44269504088896341f;
-constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-constexpr float kP0 = 1.9875691500e-4f, kP1 = 1.3981999507e-3f, kP2 = 8.3334519073e-3f, kP3 = 4.1665795894e-2f,
-                kP4 = 1.6666665459e-1f, kP5 = 5.0000001201e-1f;
-
 // ------------------------------------------------------------------------------------------------ AVX2 path
-MOD_TARGET_AVX2 inline __m256 exp256(__m256 x) {
-  __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(kExpLo), _CMP_LT_OQ);
-  x = _mm256_min_ps(_mm256_set1_ps(kExpHi), _mm256_max_ps(_mm256_set1_ps(kExpLo), x));
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
-  __m256 p = _mm256_set1_ps(kP0);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP1));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP2));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP3));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP4));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP5));
-  p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
-  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
-}
-
-MOD_TARGET_AVX2 inline __m256i mask256(int64_t rem) {
-  static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lanes + 8 - rem));
-}
-
-MOD_TARGET_AVX2 inline float hsum256(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-MOD_TARGET_AVX2 inline float hmax256(__m256 v) {
-  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_max_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 // The last of NV vectors holds nc - (NV-1)·8 columns; FULL says it is whole.
 template <int MR, int NV, bool FULL>
 MOD_TARGET_AVX2 void tile256(const Gemm& g, int64_t i0, int64_t j0, int64_t kb, int64_t ke, int nc) {
-  const __m256i tail = mask256(nc - (NV - 1) * 8);
+  const __m256i tail = tail8(nc - (NV - 1) * 8);
   __m256 acc[MR][NV];
   float* c = g.c + i0 * g.ldc + j0;
   #pragma GCC unroll 8
@@ -277,22 +220,22 @@ MOD_TARGET_AVX2 float softmax_row_avx2(float* s, int64_t n) {
   int64_t j = 0;
   __m256 mv = _mm256_set1_ps(kNegInf);
   for (; j + 8 <= n; j += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(s + j));
-  float m = hmax256(mv);
+  float m = hmax8(mv);
   for (; j < n; j++) m = std::max(m, s[j]);
   const __m256 mb = _mm256_set1_ps(m);
   __m256 sv = _mm256_setzero_ps();
   for (j = 0; j + 8 <= n; j += 8) {
-    __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(s + j), mb));
+    __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), mb));
     _mm256_storeu_ps(s + j, e);
     sv = _mm256_add_ps(sv, e);
   }
   if (j < n) {
-    __m256i t = mask256(n - j);
-    __m256 e = _mm256_and_ps(_mm256_castsi256_ps(t), exp256(_mm256_sub_ps(_mm256_maskload_ps(s + j, t), mb)));
+    __m256i t = tail8(n - j);
+    __m256 e = _mm256_and_ps(_mm256_castsi256_ps(t), exp8(_mm256_sub_ps(_mm256_maskload_ps(s + j, t), mb)));
     _mm256_maskstore_ps(s + j, t, e);
     sv = _mm256_add_ps(sv, e);
   }
-  float sum = hsum256(sv);
+  float sum = hsum8(sv);
   const __m256 inv = _mm256_set1_ps(1.0f / sum);
   for (j = 0; j + 8 <= n; j += 8) _mm256_storeu_ps(s + j, _mm256_mul_ps(_mm256_loadu_ps(s + j), inv));
   for (; j < n; j++) s[j] *= 1.0f / sum;
@@ -302,10 +245,10 @@ MOD_TARGET_AVX2 float softmax_row_avx2(float* s, int64_t n) {
 MOD_TARGET_AVX2 void exp_row_avx2(float* s, int64_t n, float lse) {
   const __m256 l = _mm256_set1_ps(lse);
   int64_t j = 0;
-  for (; j + 8 <= n; j += 8) _mm256_storeu_ps(s + j, exp256(_mm256_sub_ps(_mm256_loadu_ps(s + j), l)));
+  for (; j + 8 <= n; j += 8) _mm256_storeu_ps(s + j, exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), l)));
   if (j < n) {
-    __m256i t = mask256(n - j);
-    _mm256_maskstore_ps(s + j, t, exp256(_mm256_sub_ps(_mm256_maskload_ps(s + j, t), l)));
+    __m256i t = tail8(n - j);
+    _mm256_maskstore_ps(s + j, t, exp8(_mm256_sub_ps(_mm256_maskload_ps(s + j, t), l)));
   }
 }
 
@@ -313,23 +256,12 @@ MOD_TARGET_AVX2 void dsoftmax_row_avx2(float* ds, const float* p, int64_t n) {
   int64_t j = 0;
   __m256 dv = _mm256_setzero_ps();
   for (; j + 8 <= n; j += 8) dv = _mm256_fmadd_ps(_mm256_loadu_ps(p + j), _mm256_loadu_ps(ds + j), dv);
-  float d = hsum256(dv);
+  float d = hsum8(dv);
   for (; j < n; j++) d += p[j] * ds[j];
   const __m256 db = _mm256_set1_ps(d);
   for (j = 0; j + 8 <= n; j += 8)
     _mm256_storeu_ps(ds + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), _mm256_sub_ps(_mm256_loadu_ps(ds + j), db)));
   for (; j < n; j++) ds[j] = p[j] * (ds[j] - d);
-}
-
-MOD_TARGET_AVX2 float dot_avx2(const float* a, const float* b, int64_t n) {
-  int64_t j = 0;
-  __m256 s = _mm256_setzero_ps();
-  for (; j + 8 <= n; j += 8) s = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), s);
-  if (j < n) {
-    __m256i t = mask256(n - j);
-    s = _mm256_fmadd_ps(_mm256_maskload_ps(a + j, t), _mm256_maskload_ps(b + j, t), s);
-  }
-  return hsum256(s);
 }
 
 MOD_TARGET_AVX2 inline __m256 rotate8(__m256 x, const float* cs, int64_t e, __m256i mk, bool full) {
@@ -349,25 +281,25 @@ MOD_TARGET_AVX2 inline __m256 unrotate8(__m256 x, const float* cs, int64_t e, __
 // vmaskmov is slow on some CPUs (AMD), so only the tail is masked.
 MOD_TARGET_AVX2 void rotate_avx2(float* dst, const float* src, const float* cs, int64_t hs, float s) {
   const __m256 sv = _mm256_set1_ps(s);
-  const __m256i all = mask256(8);
+  const __m256i all = tail8(8);
   int64_t e = 0;
   for (; e + 8 <= hs; e += 8) _mm256_storeu_ps(dst + e, _mm256_mul_ps(rotate8(_mm256_loadu_ps(src + e), cs, e, all, true), sv));
   if (e < hs) {
-    __m256i mk = mask256(hs - e);
+    __m256i mk = tail8(hs - e);
     _mm256_maskstore_ps(dst + e, mk, _mm256_mul_ps(rotate8(_mm256_maskload_ps(src + e, mk), cs, e, mk, false), sv));
   }
 }
 
 MOD_TARGET_AVX2 void add_unrotated_avx2(float* dst, const float* g, const float* cs, int64_t hs, float s) {
   const __m256 sv = _mm256_set1_ps(s);
-  const __m256i all = mask256(8);
+  const __m256i all = tail8(8);
   int64_t e = 0;
   for (; e + 8 <= hs; e += 8) {
     __m256 x = unrotate8(_mm256_loadu_ps(g + e), cs, e, all, true);
     _mm256_storeu_ps(dst + e, _mm256_fmadd_ps(x, sv, _mm256_loadu_ps(dst + e)));
   }
   if (e < hs) {
-    __m256i mk = mask256(hs - e);
+    __m256i mk = tail8(hs - e);
     __m256 x = unrotate8(_mm256_maskload_ps(g + e, mk), cs, e, mk, false);
     _mm256_maskstore_ps(dst + e, mk, _mm256_fmadd_ps(x, sv, _mm256_maskload_ps(dst + e, mk)));
   }
@@ -404,30 +336,10 @@ MOD_TARGET_AVX2 void transpose_avx2(float* dst, int64_t ldd, const float* src, i
 }
 
 // ------------------------------------------------------------------------------------------------ AVX-512 path
-MOD_TARGET_AVX512 inline __m512 exp512(__m512 x) {
-  __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(kExpLo), _CMP_LT_OQ);
-  x = _mm512_min_ps(_mm512_set1_ps(kExpHi), _mm512_max_ps(_mm512_set1_ps(kExpLo), x));
-  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
-  __m512 p = _mm512_set1_ps(kP0);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP1));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP2));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP3));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP4));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP5));
-  p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
-  return _mm512_maskz_mov_ps(static_cast<__mmask16>(~under), _mm512_scalef_ps(p, n));
-}
-
-MOD_TARGET_AVX512 inline __mmask16 mask512(int64_t rem) {
-  return static_cast<__mmask16>(rem >= 16 ? 0xFFFF : (1u << rem) - 1);
-}
-
 // Masked loads and stores cost no more than plain ones here, so one tile kind per shape suffices.
 template <int MR, int NV>
 MOD_TARGET_AVX512 void tile512(const Gemm& g, int64_t i0, int64_t j0, int64_t kb, int64_t ke, int nc) {
-  const __mmask16 tail = mask512(nc - (NV - 1) * 16);
+  const __mmask16 tail = tail16(nc - (NV - 1) * 16);
   __m512 acc[MR][NV];
   float* c = g.c + i0 * g.ldc + j0;
   #pragma GCC unroll 8
@@ -472,20 +384,20 @@ MOD_TARGET_AVX512 float softmax_row_avx512(float* s, int64_t n) {
   int64_t j = 0;
   __m512 mv = _mm512_set1_ps(kNegInf);
   for (; j + 16 <= n; j += 16) mv = _mm512_max_ps(mv, _mm512_loadu_ps(s + j));
-  if (j < n) mv = _mm512_max_ps(mv, _mm512_mask_loadu_ps(_mm512_set1_ps(kNegInf), mask512(n - j), s + j));
+  if (j < n) mv = _mm512_max_ps(mv, _mm512_mask_loadu_ps(_mm512_set1_ps(kNegInf), tail16(n - j), s + j));
   float m = _mm512_reduce_max_ps(mv);
   const __m512 mb = _mm512_set1_ps(m);
   __m512 sv = _mm512_setzero_ps();
   for (j = 0; j < n; j += 16) {
-    __mmask16 mk = mask512(n - j);
-    __m512 e = _mm512_maskz_mov_ps(mk, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, s + j), mb)));
+    __mmask16 mk = tail16(n - j);
+    __m512 e = _mm512_maskz_mov_ps(mk, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, s + j), mb)));
     _mm512_mask_storeu_ps(s + j, mk, e);
     sv = _mm512_add_ps(sv, e);
   }
   float sum = _mm512_reduce_add_ps(sv);
   const __m512 inv = _mm512_set1_ps(1.0f / sum);
   for (j = 0; j < n; j += 16) {
-    __mmask16 mk = mask512(n - j);
+    __mmask16 mk = tail16(n - j);
     _mm512_mask_storeu_ps(s + j, mk, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, s + j), inv));
   }
   return m + std::log(sum);
@@ -494,38 +406,29 @@ MOD_TARGET_AVX512 float softmax_row_avx512(float* s, int64_t n) {
 MOD_TARGET_AVX512 void exp_row_avx512(float* s, int64_t n, float lse) {
   const __m512 l = _mm512_set1_ps(lse);
   for (int64_t j = 0; j < n; j += 16) {
-    __mmask16 mk = mask512(n - j);
-    _mm512_mask_storeu_ps(s + j, mk, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, s + j), l)));
+    __mmask16 mk = tail16(n - j);
+    _mm512_mask_storeu_ps(s + j, mk, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, s + j), l)));
   }
 }
 
 MOD_TARGET_AVX512 void dsoftmax_row_avx512(float* ds, const float* p, int64_t n) {
   __m512 dv = _mm512_setzero_ps();
   for (int64_t j = 0; j < n; j += 16) {
-    __mmask16 mk = mask512(n - j);
+    __mmask16 mk = tail16(n - j);
     dv = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, p + j), _mm512_maskz_loadu_ps(mk, ds + j), dv);
   }
   const __m512 db = _mm512_set1_ps(_mm512_reduce_add_ps(dv));
   for (int64_t j = 0; j < n; j += 16) {
-    __mmask16 mk = mask512(n - j);
+    __mmask16 mk = tail16(n - j);
     __m512 r = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, p + j), _mm512_sub_ps(_mm512_maskz_loadu_ps(mk, ds + j), db));
     _mm512_mask_storeu_ps(ds + j, mk, r);
   }
 }
 
-MOD_TARGET_AVX512 float dot_avx512(const float* a, const float* b, int64_t n) {
-  __m512 s = _mm512_setzero_ps();
-  for (int64_t j = 0; j < n; j += 16) {
-    __mmask16 mk = mask512(n - j);
-    s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + j), _mm512_maskz_loadu_ps(mk, b + j), s);
-  }
-  return _mm512_reduce_add_ps(s);
-}
-
 MOD_TARGET_AVX512 void rotate_avx512(float* dst, const float* src, const float* cs, int64_t hs, float s) {
   const __m512 sv = _mm512_set1_ps(s);
   for (int64_t e = 0; e < hs; e += 16) {
-    __mmask16 mk = mask512(hs - e);
+    __mmask16 mk = tail16(hs - e);
     __m512 x = _mm512_maskz_loadu_ps(mk, src + e);
     if (cs) {
       __m512 t = _mm512_maskz_loadu_ps(mk, cs + e);  // (c, sn) pairs
@@ -539,7 +442,7 @@ MOD_TARGET_AVX512 void rotate_avx512(float* dst, const float* src, const float* 
 MOD_TARGET_AVX512 void add_unrotated_avx512(float* dst, const float* g, const float* cs, int64_t hs, float s) {
   const __m512 sv = _mm512_set1_ps(s);
   for (int64_t e = 0; e < hs; e += 16) {
-    __mmask16 mk = mask512(hs - e);
+    __mmask16 mk = tail16(hs - e);
     __m512 x = _mm512_maskz_loadu_ps(mk, g + e);
     if (cs) {
       __m512 t = _mm512_maskz_loadu_ps(mk, cs + e);
@@ -549,7 +452,6 @@ MOD_TARGET_AVX512 void add_unrotated_avx512(float* dst, const float* g, const fl
     _mm512_mask_storeu_ps(dst + e, mk, _mm512_fmadd_ps(x, sv, _mm512_maskz_loadu_ps(mk, dst + e)));
   }
 }
-#endif  // __x86_64__
 
 // ------------------------------------------------------------------------------------------------ dispatch
 struct Ops {
@@ -563,20 +465,15 @@ struct Ops {
   void (*transpose)(float* dst, int64_t ldd, const float* src, int64_t lds, int64_t rows, int64_t cols);
 };
 
-const Ops& ops() {
-  static const Ops scalar{gemm_scalar, softmax_row_scalar,   exp_row_scalar,       dsoftmax_row_scalar,
-                          dot_scalar,  rotate_scalar,        add_unrotated_scalar, transpose_scalar};
-#if defined(__x86_64__)
-  static const Ops avx2{gemm_avx2, softmax_row_avx2, exp_row_avx2,       dsoftmax_row_avx2,
-                        dot_avx2,  rotate_avx2,      add_unrotated_avx2, transpose_avx2};
-  static const Ops avx512{gemm_avx512, softmax_row_avx512, exp_row_avx512,       dsoftmax_row_avx512,
-                          dot_avx512,  rotate_avx512,      add_unrotated_avx512, transpose_avx2};
-  SimdLevel l = simd_level();
-  return l == kAvx512 ? avx512 : l == kAvx2 ? avx2 : scalar;
-#else
-  return scalar;
-#endif
-}
+const Ops kScalarOps{gemm_scalar, softmax_row_scalar,   exp_row_scalar,       dsoftmax_row_scalar,
+                     dot_scalar,  rotate_scalar,        add_unrotated_scalar, transpose_scalar};
+const Ops kAvx2Ops{gemm_avx2, softmax_row_avx2, exp_row_avx2,       dsoftmax_row_avx2,
+                   dot_avx2,  rotate_avx2,      add_unrotated_avx2, transpose_avx2};
+const Ops kAvx512Ops{gemm_avx512, softmax_row_avx512, exp_row_avx512,       dsoftmax_row_avx512,
+                     dot_avx512,  rotate_avx512,      add_unrotated_avx512, transpose_avx2};
+
+// The kernels of the current SIMD level, chosen once per call like every other kernel file (pick, simd.h).
+const Ops& ops() { return *pick(&kScalarOps, &kAvx2Ops, &kAvx512Ops); }
 
 // ------------------------------------------------------------------------------------------------ RoPE tables
 // cs[2i] = cos(p·θ_i), cs[2i+1] = sin(p·θ_i), θ_i = base^(-2i/hs), for p in [lo, hi].

@@ -15,14 +15,23 @@ SimdLevel simd_level();         // current level (min of detected and requested)
 SimdLevel simd_detected();      // what the CPU supports
 void set_simd_level(SimdLevel level);
 
-// ---- Thread pool: one pool for the process, sized to the available cores (MOD_THREADS overrides).
+// ---- Thread pool: one pool for the process, sized to the cores it may use (affinity and cgroup CPU quota); the
+// TypeScript side applies MOD_THREADS / --threads through set_num_threads. Work is handed out dynamically: each
+// job is a list of chunks that the threads (the caller included) claim one at a time (docs/threads.md).
 int num_threads();
+int usable_cores();  // CPUs in this process's affinity mask, capped by its cgroup's CPU quota
 void set_num_threads(int n);
-// Runs fn(begin, end) over [0, n) in contiguous chunks of at least `grain` items; the calling thread takes part.
-// Calls from inside a pool job run serially on the caller.
+bool in_parallel_job();  // true on a thread running a chunk (nested parallel calls then run serially)
+// Chunks per thread a job is cut into when the work allows: a preempted thread then holds up at most one chunk,
+// about 1/(8·threads) of the job, while the others take the rest.
+constexpr int64_t kChunksPerThread = 8;
+// Runs fn(c) for every c in [0, nchunks), in any order and on any threads; returns when all are done.
+void parallel_chunks(int64_t nchunks, const std::function<void(int64_t)>& fn);
+// min(ceil(n / grain), kChunksPerThread · threads): chunks for n items of which each chunk needs >= grain.
+int64_t chunk_count(int64_t n, int64_t grain);
+// Runs fn(begin, end) over [0, n) in contiguous chunks of at least `grain` items (chunk_count of them), handed out
+// dynamically; the calling thread takes part. Calls from inside a pool job run serially on the caller.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
-// Runs fn(tid, nthreads) once on each of nthreads threads (nthreads <= num_threads()).
-void parallel_run(int nthreads, const std::function<void(int, int)>& fn);
 
 // ---- Argument unpacking. Each checks the type and that the array holds at least `need` elements, and throws a
 // JS TypeError/RangeError otherwise (the *Ok flag tells the caller to return early).

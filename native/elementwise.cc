@@ -1,5 +1,5 @@
 // Elementwise kernels, embedding and losses (see src/kernels/types.ts for the semantics of each).
-// Each kernel: a plain scalar function, AVX2+FMA and AVX-512 versions beside it, chosen by simd_level() per call.
+// Each kernel: a plain scalar function, AVX2+FMA and AVX-512 versions beside it, chosen by pick() (simd.h) per call.
 #include <cmath>
 #include <cstring>
 #include <limits>

@@ -11,29 +11,24 @@
 //           for ir in MC step MR:
 //             micro-kernel: C tile (MR,NR) += A panel (MR,KC) · B panel (KC,NR), accumulators in registers
 // Edge tiles use micro-kernels instantiated for fewer rows / vectors, with masked stores for the last vector.
-// Threads: C is cut into one rectangle per thread (the grid that minimises the largest share of padded tiles plus
-// packing); each thread runs the serial algorithm on its rectangle with its own thread_local packing buffers.
+// Threads: C is cut into tiles (row blocks, and column blocks when needed) that the threads claim dynamically from
+// an atomic counter (gemm_parallel, docs/threads.md); each thread packs B's column block once per product into a
+// thread_local buffer and packs its tile's rows of A.
 // M == 1 or N == 1 (decode steps, the MoD router's 1-wide projection) go to GEMV loops without packing.
 //
 // SIMD paths: AVX-512 (14x32 tile: 28 zmm accumulators + 2 B vectors), AVX2+FMA (6x16 tile: 12 ymm accumulators),
-// and plain C++ (4x8). The level is read from simd_level() on every call. Every C element is summed over K in the
+// and plain C++ (4x8), chosen by pick() (simd.h) on every call. Every C element is summed over K in the
 // same order whatever the thread count or tile position, so results do not depend on the number of threads.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <utility>
 
-#if defined(__x86_64__) || defined(__i386__)
-// GCC 12 warns about the `__Y = __Y` idiom inside its own AVX-512 intrinsic headers (a false positive, fixed in 13).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#define MOD_X86 1
-#endif
-
-#include "common.h"
 #include "gemm_api.h"
+#include "simd.h"
 
 namespace mod {
 
@@ -155,58 +150,117 @@ void gemm_serial(const Gemm& g) {
   }
 }
 
-// Rectangle [i0, i0+m) x [j0, j0+n) of g.
-Gemm sub_problem(const Gemm& g, int64_t i0, int64_t m, int64_t j0, int64_t n) {
-  Gemm s = g;
-  s.c = g.c + i0 * g.ldc + j0;
-  s.a = g.a + i0 * g.ars;
-  s.b = g.b + j0 * g.bcs;
-  s.m = m;
-  s.n = n;
-  return s;
-}
-
 // Below this many multiply-adds one thread does the whole product (waking the pool costs more than it saves).
 constexpr int64_t kParallelMinFma = int64_t(1) << 18;
+// Each tile holds at least this many multiply-adds (~10 µs on one core), so claiming it (one atomic add, well
+// under 0.1 µs) and packing its rows of A stay small beside it.
+constexpr int64_t kMinTileFma = int64_t(1) << 19;
+// Tiles per thread when the product allows: a preempted thread then holds up one tile, ~1/(4·threads) of it.
+constexpr int64_t kTilesPerThread = 4;
+// Floats of packed B a thread keeps (all of K for one column block): 4 MB.
+constexpr int64_t kPackedBFloats = int64_t(1) << 20;
 
-// Packing one element costs about as much as this many multiply-adds in the micro-kernel (a 16x16 transpose moves
-// ~4 floats per cycle; the micro-kernel does 32 multiply-adds per cycle).
-constexpr int64_t kPackCostFma = 8;
+// The thread's packed B: all K rows of one column block of one product, packed as gemm_serial packs them.
+struct PackedB {
+  Scratch buf;
+  uint64_t product = 0;  // 0: nothing cached
+  int64_t block = -1;
+};
+thread_local PackedB t_packed_b;
+std::atomic<uint64_t> g_product{0};
 
-// Splits C into a tm x tn grid (tm * tn = threads) of MR/NR-aligned rectangles and runs gemm_serial on each. The grid
-// minimises the largest rectangle's cost: its padded tiles times K, plus packing its rows of A (once per NC block of
-// its columns) and its columns of B. Splitting N when N is small would make each thread pack all of A for a few
-// columns, so narrow products are split along M.
+// The tile grid of C: row blocks of `rows` (MR-aligned) and column blocks of `cols` (NR-aligned).
+struct TileGrid {
+  int64_t rows, cols, nrb, ncb;
+  int64_t tiles() const { return nrb * ncb; }
+};
+
+// Row blocks of up to MC rows keep each B micro-panel in L1 across MC/MR micro-kernel calls, as in the serial
+// algorithm; so rows stay near MC and columns are split first to reach the target tile count, down to blocks of
+// 4·NR columns (each tile packs its rows of A, ~8/cols of its work); then rows, down to MR; then columns again,
+// down to NR (many threads, small products). A column block is also capped so that a thread's packed B (all of
+// K) fits kPackedBFloats.
+template <class Arch>
+TileGrid tile_grid(const Gemm& g, int nt) {
+  constexpr int64_t MR = Arch::MR, NR = Arch::NR;
+  const int64_t fma = g.m * g.n * g.k;
+  const int64_t target = std::max<int64_t>(1, std::min<int64_t>(nt * kTilesPerThread, fma / kMinTileFma));
+  const int64_t ntiles = (g.n + NR - 1) / NR, mt = (g.m + MR - 1) / MR;
+  const int64_t maxCols = std::max<int64_t>(NR, std::min<int64_t>(Arch::NC, kPackedBFloats / g.k) / NR * NR);
+  const int64_t nrb0 = (g.m + Arch::MC - 1) / Arch::MC;
+  const int64_t ncbBudget = (ntiles * NR + maxCols - 1) / maxCols;
+  const int64_t ncb = std::min(ntiles, std::max(ncbBudget, std::min((target + nrb0 - 1) / nrb0, std::max<int64_t>(1, ntiles / 4))));
+  TileGrid t{};
+  t.cols = (ntiles + ncb - 1) / ncb * NR;
+  t.ncb = (g.n + t.cols - 1) / t.cols;
+  const int64_t nrb = std::min(mt, std::max(nrb0, (target + t.ncb - 1) / t.ncb));
+  t.rows = round_up((g.m + nrb - 1) / nrb, MR);
+  t.nrb = (g.m + t.rows - 1) / t.rows;
+  if (t.tiles() < target && t.ncb < ntiles) {  // rows are down to MR: narrower columns, down to NR
+    const int64_t more = std::min(ntiles, (target + t.nrb - 1) / t.nrb);
+    t.cols = (ntiles + more - 1) / more * NR;
+    t.ncb = (g.n + t.cols - 1) / t.cols;
+  }
+  return t;
+}
+
+// C rows [i0, i1) x columns [j0, j1) of column block `block`, over all of K. B's column block is packed the first
+// time this thread meets it in this product and reused for the next tiles of the same block.
+template <class Arch>
+void gemm_tile(const Gemm& g, uint64_t product, int64_t block, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  constexpr int MR = Arch::MR, NR = Arch::NR;
+  const int64_t nc = j1 - j0, ncp = round_up(nc, NR);
+  PackedB& cache = t_packed_b;
+  const bool fresh = cache.product != product || cache.block != block;
+  float* pb = cache.buf.get(g.k * ncp);
+  cache.product = product;
+  cache.block = block;
+  float* pa = t_pack_a.get(std::min<int64_t>(Arch::MC, round_up(i1 - i0, MR)) * std::min<int64_t>(Arch::KC, g.k));
+  for (int64_t pc = 0; pc < g.k; pc += Arch::KC) {
+    const int64_t kc = std::min<int64_t>(Arch::KC, g.k - pc);
+    const bool load_c = g.accumulate || pc > 0;
+    float* pbk = pb + pc * ncp;
+    if (fresh) {
+      for (int64_t jr = 0; jr < nc; jr += NR) {
+        Arch::pack_b(pbk + jr * kc, g, pc, kc, j0 + jr, static_cast<int>(std::min<int64_t>(NR, nc - jr)));
+      }
+    }
+    for (int64_t ic = i0; ic < i1; ic += Arch::MC) {
+      const int64_t mc = std::min<int64_t>(Arch::MC, i1 - ic);
+      for (int64_t ir = 0; ir < mc; ir += MR) {
+        Arch::pack_a(pa + ir * kc, g, ic + ir, static_cast<int>(std::min<int64_t>(MR, mc - ir)), pc, kc);
+      }
+      for (int64_t jr = 0; jr < nc; jr += NR) {
+        const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+        for (int64_t ir = 0; ir < mc; ir += MR) {
+          const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+          Arch::kernel(kc, pa + ir * kc, pbk + jr * kc, g.c + (ic + ir) * g.ldc + j0 + jr, g.ldc, mr, nr, load_c);
+        }
+      }
+    }
+  }
+}
+
+// Cuts C into tiles (tile_grid) that the threads claim one at a time, column block by column block, so a thread
+// that is preempted delays only its current tile. Every C element is still summed over K in KC blocks in order,
+// so the result does not depend on the grid or the thread count.
 template <class Arch>
 void gemm_parallel(const Gemm& g) {
-  constexpr int MR = Arch::MR, NR = Arch::NR;
-  int nt = num_threads();
-  if (g.m * g.n * g.k < kParallelMinFma) nt = 1;
-  const int64_t mt = (g.m + MR - 1) / MR, ntiles = (g.n + NR - 1) / NR;
-  if (nt > mt * ntiles) nt = static_cast<int>(mt * ntiles);
-  if (nt <= 1) {
+  const int nt = num_threads();
+  if (nt <= 1 || in_parallel_job() || g.m * g.n * g.k < kParallelMinFma) {
     gemm_serial<Arch>(g);
     return;
   }
-  int best_tm = 1;
-  int64_t best_cost = INT64_MAX;
-  for (int tm = 1; tm <= nt; tm++) {
-    if (nt % tm != 0) continue;
-    const int tn = nt / tm;
-    if (tm > mt || tn > ntiles) continue;
-    const int64_t rows = ((mt + tm - 1) / tm) * MR, cols = ((ntiles + tn - 1) / tn) * NR;
-    const int64_t cost = rows * cols + kPackCostFma * (rows * ((cols + Arch::NC - 1) / Arch::NC) + cols);
-    if (cost < best_cost) {
-      best_cost = cost;
-      best_tm = tm;
-    }
+  const TileGrid t = tile_grid<Arch>(g, nt);
+  if (t.tiles() <= 1) {
+    gemm_serial<Arch>(g);
+    return;
   }
-  const int tm = best_tm, tn = nt / tm;
-  parallel_run(nt, [&](int tid, int) {
-    const int64_t ti = tid / tn, tj = tid % tn;
-    const int64_t r0 = std::min(g.m, mt * ti / tm * MR), r1 = std::min(g.m, mt * (ti + 1) / tm * MR);
-    const int64_t c0 = std::min(g.n, ntiles * tj / tn * NR), c1 = std::min(g.n, ntiles * (tj + 1) / tn * NR);
-    if (r0 < r1 && c0 < c1) gemm_serial<Arch>(sub_problem(g, r0, r1 - r0, c0, c1 - c0));
+  const uint64_t product = g_product.fetch_add(1, std::memory_order_relaxed) + 1;
+  parallel_chunks(t.tiles(), [&](int64_t tile) {
+    const int64_t jb = tile / t.nrb, ib = tile % t.nrb;
+    const int64_t i0 = ib * t.rows, j0 = jb * t.cols;
+    gemm_tile<Arch>(g, product, jb, i0, std::min(g.m, i0 + t.rows), j0, std::min(g.n, j0 + t.cols));
   });
 }
 
@@ -241,7 +295,6 @@ void gemv_plain(const Gemv& v, int64_t j0, int64_t j1) {
   }
 }
 
-#ifdef MOD_X86
 // ------------------------------------------------------------------------------------------------ AVX2 path
 
 struct Avx2Arch {
@@ -300,13 +353,6 @@ struct Avx2Arch {
   }
 };
 
-MOD_TARGET_AVX2 inline float hsum256(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 MOD_TARGET_AVX2 void gemv_avx2(const Gemv& v, int64_t j0, int64_t j1) {
   if (v.trans_b) {
     for (int64_t j = j0; j < j1; j++) {
@@ -317,7 +363,7 @@ MOD_TARGET_AVX2 void gemv_avx2(const Gemv& v, int64_t j0, int64_t j1) {
         s0 = _mm256_fmadd_ps(_mm256_loadu_ps(v.x + p), _mm256_loadu_ps(row + p), s0);
         s1 = _mm256_fmadd_ps(_mm256_loadu_ps(v.x + p + 8), _mm256_loadu_ps(row + p + 8), s1);
       }
-      float s = hsum256(_mm256_add_ps(s0, s1));
+      float s = hsum8(_mm256_add_ps(s0, s1));
       for (; p < v.k; p++) s += v.x[p] * row[p];
       v.y[j] = v.accumulate ? v.y[j] + s : s;
     }
@@ -366,18 +412,13 @@ MOD_TARGET_AVX512 inline void transpose16(__m512 r[16]) {
   }
 }
 
-// The first n lanes (n clamped to [0, 16]).
-inline __mmask16 lane_mask(int64_t n) {
-  return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
-}
-
 // Packs a block whose source rows are contiguous along p: src(row r, p) = src[r*ld + p], rows < rows_valid, into
 // dst[p*dst_ld + r] (r < 16, rows beyond rows_valid are zero), storing `store_mask` lanes of each dst row.
 MOD_TARGET_AVX512 void pack_transpose16(float* dst, int64_t dst_ld, __mmask16 store_mask, const float* src, int64_t ld,
                                          int rows_valid, int64_t kc) {
   for (int64_t p = 0; p < kc; p += 16) {
     const int64_t kb = std::min<int64_t>(16, kc - p);
-    const __mmask16 lm = lane_mask(kb);
+    const __mmask16 lm = tail16(kb);
     __m512 r[16];
     for (int i = 0; i < 16; i++) r[i] = i < rows_valid ? _mm512_maskz_loadu_ps(lm, src + i * ld + p) : _mm512_setzero_ps();
     transpose16(r);
@@ -409,7 +450,7 @@ MOD_TARGET_AVX512 void ukernel512(int64_t kc, const float* __restrict pa, const 
     pa += MR;
     pb += NR;
   }
-  const __mmask16 ml = lane_mask(nlast);
+  const __mmask16 ml = tail16(nlast);
 #pragma GCC unroll 16
   for (int i = 0; i < R; i++) {
     float* ci = c + i * ldc;
@@ -444,9 +485,9 @@ struct Avx512Arch {
   MOD_TARGET_AVX512 static void pack_a(float* dst, const Gemm& g, int64_t i0, int mr, int64_t p0, int64_t kc) {
     const float* a = g.a + i0 * g.ars + p0 * g.acs;
     if (g.acs == 1) {  // A row-major (M,K): transpose MR rows into the panel
-      pack_transpose16(dst, MR, lane_mask(MR), a, g.ars, mr, kc);
+      pack_transpose16(dst, MR, tail16(MR), a, g.ars, mr, kc);
     } else if (g.ars == 1) {  // A stored (K,M): each p is a contiguous run of mr floats
-      const __mmask16 lm = lane_mask(mr), sm = lane_mask(MR);
+      const __mmask16 lm = tail16(mr), sm = tail16(MR);
       for (int64_t p = 0; p < kc; p++) _mm512_mask_storeu_ps(dst + p * MR, sm, _mm512_maskz_loadu_ps(lm, a + p * g.acs));
     } else {
       pack_a_plain(dst, g, MR, i0, mr, p0, kc);
@@ -458,7 +499,7 @@ struct Avx512Arch {
     if (g.bcs == 1) {  // B row-major (K,N): each p is a contiguous run of nr floats
       for (int64_t p = 0; p < kc; p++) {
         for (int v = 0; v < NR / 16; v++) {
-          _mm512_store_ps(dst + p * NR + 16 * v, _mm512_maskz_loadu_ps(lane_mask(nr - 16 * v), b + p * g.brs + 16 * v));
+          _mm512_store_ps(dst + p * NR + 16 * v, _mm512_maskz_loadu_ps(tail16(nr - 16 * v), b + p * g.brs + 16 * v));
         }
       }
     } else if (g.brs == 1) {  // B stored (N,K): transpose 16 rows at a time
@@ -488,7 +529,7 @@ MOD_TARGET_AVX512 void gemv_avx512(const Gemv& v, int64_t j0, int64_t j1) {
       const int rows = static_cast<int>(std::min<int64_t>(4, j1 - j));
       __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
       for (int64_t p = 0; p < v.k; p += 16) {
-        const __mmask16 lm = lane_mask(v.k - p);
+        const __mmask16 lm = tail16(v.k - p);
         const __m512 xv = _mm512_maskz_loadu_ps(lm, v.x + p);
         for (int r = 0; r < rows; r++) s[r] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(lm, v.b + (j + r) * v.ldb + p), s[r]);
       }
@@ -505,7 +546,7 @@ MOD_TARGET_AVX512 void gemv_avx512(const Gemv& v, int64_t j0, int64_t j1) {
     __mmask16 m[8];
     __m512 acc[8];
     for (int t = 0; t < 8; t++) {
-      m[t] = lane_mask(std::max<int64_t>(0, w - 16 * t));
+      m[t] = tail16(std::max<int64_t>(0, w - 16 * t));
       acc[t] = v.accumulate ? _mm512_maskz_loadu_ps(m[t], v.y + j + 16 * t) : _mm512_setzero_ps();
     }
     for (int64_t p = 0; p < v.k; p++) {
@@ -517,18 +558,11 @@ MOD_TARGET_AVX512 void gemv_avx512(const Gemv& v, int64_t j0, int64_t j1) {
     for (int t = 0; t < 8; t++) _mm512_mask_storeu_ps(v.y + j + 16 * t, m[t], acc[t]);
   }
 }
-#endif  // MOD_X86
 
 // ------------------------------------------------------------------------------------------------ dispatch
 
 void gemv(const Gemv& v) {
-  using Fn = void (*)(const Gemv&, int64_t, int64_t);
-  Fn fn = gemv_plain;
-#ifdef MOD_X86
-  const SimdLevel level = simd_level();
-  if (level == kAvx512) fn = gemv_avx512;
-  if (level == kAvx2) fn = gemv_avx2;
-#endif
+  auto fn = pick(gemv_plain, gemv_avx2, gemv_avx512);
   // GEMV is memory-bound; a second core helps once B no longer fits in L2.
   const int64_t grain = std::max<int64_t>(64, (int64_t(1) << 17) / std::max<int64_t>(1, v.k));
   if (v.n * v.k < (int64_t(1) << 18)) {
@@ -555,12 +589,7 @@ void sgemm(const Gemm& g) {
   if (g.n == 1 && g.ldc == 1 && g.brs == 1) {  // C^T (M) = b (K) · op(A)^T
     return gemv({g.c, g.b, g.a, g.m, g.k, g.acs == 1 ? g.ars : g.acs, g.acs == 1, g.accumulate});
   }
-#ifdef MOD_X86
-  const SimdLevel level = simd_level();
-  if (level == kAvx512) return gemm_parallel<Avx512Default>(g);
-  if (level == kAvx2) return gemm_parallel<Avx2Arch>(g);
-#endif
-  gemm_parallel<ScalarArch>(g);
+  pick(gemm_parallel<ScalarArch>, gemm_parallel<Avx2Arch>, gemm_parallel<Avx512Default>)(g);
 }
 
 namespace {
@@ -580,7 +609,6 @@ void bias_backward_plain(float* dbias, const float* dout, int64_t n, int64_t c, 
   }
 }
 
-#ifdef MOD_X86
 MOD_TARGET_AVX2 void add_bias_avx2(float* out, const float* bias, int64_t r0, int64_t r1, int64_t c) {
   for (int64_t i = r0; i < r1; i++) {
     float* o = out + i * c;
@@ -607,7 +635,7 @@ MOD_TARGET_AVX512 void add_bias_avx512(float* out, const float* bias, int64_t r0
   for (int64_t i = r0; i < r1; i++) {
     float* o = out + i * c;
     for (int64_t j = 0; j < c; j += 16) {
-      const __mmask16 m = lane_mask(c - j);
+      const __mmask16 m = tail16(c - j);
       _mm512_mask_storeu_ps(o + j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, o + j), _mm512_maskz_loadu_ps(m, bias + j)));
     }
   }
@@ -619,7 +647,7 @@ MOD_TARGET_AVX512 void bias_backward_avx512(float* dbias, const float* dout, int
     __mmask16 m[4];
     __m512 s[4];
     for (int t = 0; t < 4; t++) {
-      m[t] = lane_mask(std::max<int64_t>(0, c1 - j - 16 * t));
+      m[t] = tail16(std::max<int64_t>(0, c1 - j - 16 * t));
       s[t] = _mm512_setzero_ps();
     }
     for (int64_t i = 0; i < n; i++) {
@@ -632,28 +660,17 @@ MOD_TARGET_AVX512 void bias_backward_avx512(float* dbias, const float* dout, int
     }
   }
 }
-#endif
 
 constexpr int64_t kBiasParallelMin = int64_t(1) << 18;  // floats; below this one thread is faster
 
 void add_bias(float* out, const float* bias, int64_t n, int64_t c) {
-  using Fn = void (*)(float*, const float*, int64_t, int64_t, int64_t);
-  Fn fn = add_bias_plain;
-#ifdef MOD_X86
-  if (simd_level() == kAvx512) fn = add_bias_avx512;
-  if (simd_level() == kAvx2) fn = add_bias_avx2;
-#endif
+  auto fn = pick(add_bias_plain, add_bias_avx2, add_bias_avx512);
   if (n * c < kBiasParallelMin) return fn(out, bias, 0, n, c);
   parallel_for(n, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, c)), [&](int64_t b, int64_t e) { fn(out, bias, b, e, c); });
 }
 
 void bias_backward(float* dbias, const float* dout, int64_t n, int64_t c) {
-  using Fn = void (*)(float*, const float*, int64_t, int64_t, int64_t, int64_t);
-  Fn fn = bias_backward_plain;
-#ifdef MOD_X86
-  if (simd_level() == kAvx512) fn = bias_backward_avx512;
-  if (simd_level() == kAvx2) fn = bias_backward_avx2;
-#endif
+  auto fn = pick(bias_backward_plain, bias_backward_avx2, bias_backward_avx512);
   if (n * c < kBiasParallelMin || c < 128) return fn(dbias, dout, n, c, 0, c);
   // Split columns in multiples of 64 so each thread owns whole accumulator blocks of dbias.
   parallel_for((c + 63) / 64, 1, [&](int64_t b, int64_t e) { fn(dbias, dout, n, c, b * 64, std::min(c, e * 64)); });

@@ -104,9 +104,7 @@ MOD_TARGET_AVX2 double sum_squares_avx2(const float* x, int64_t n) {
     s0 = _mm256_fmadd_pd(lo, lo, s0);
     s1 = _mm256_fmadd_pd(hi, hi, s1);
   }
-  __m256d s = _mm256_add_pd(s0, s1);
-  __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
-  return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+  return hsum4d(_mm256_add_pd(s0, s1));
 }
 
 MOD_TARGET_AVX512 double sum_squares_avx512(const float* x, int64_t n) {

@@ -1,5 +1,6 @@
-// SIMD helpers shared by the elementwise, norm, routing and optimizer kernels: per-level dispatch, tail masks,
-// horizontal sums, vectorised exp / log1p / sigmoid, and a few row primitives (y += x, y += a·x, out = s·x, dot).
+// SIMD helpers shared by every kernel file (GEMM, attention, elementwise, norms, routing, optimizer): per-level
+// dispatch (pick), tail masks, horizontal sums, vectorised exp / log1p / sigmoid, and a few row primitives
+// (y += x, y += a·x, out = s·x, dot).
 //
 // Determinism: tails are handled with masked loads/stores running the same vector code as the main loop, so an
 // element's value never depends on where a thread's chunk starts; reductions run in a fixed order per row (or per
@@ -43,12 +44,16 @@ inline bool dims_ok(Args& a, std::initializer_list<int64_t> dims) {
   return a.ok;
 }
 
-// ---------------------------------------------------------------- masks and horizontal sums
-// Lanes [0, r) of a 16-lane vector, r in [0, 16].
-inline __mmask16 tail16(int64_t r) { return static_cast<__mmask16>((1u << r) - 1u); }
+// ---------------------------------------------------------------- masks and horizontal sums (16-lane ones are
+// the _mm512_reduce_* intrinsics)
+// Lanes [0, r) of a 16-lane vector; r <= 0 gives no lane, r >= 16 all of them.
+inline __mmask16 tail16(int64_t r) {
+  return r >= 16 ? __mmask16(0xFFFF) : r <= 0 ? __mmask16(0) : static_cast<__mmask16>((1u << r) - 1u);
+}
 
-// Lanes [0, r) of an 8-lane vector as a maskload/maskstore mask, r in [0, 8].
+// Lanes [0, r) of an 8-lane vector as a maskload/maskstore mask; r <= 0 gives no lane, r >= 8 all of them.
 MOD_TARGET_AVX2 inline __m256i tail8(int64_t r) {
+  r = r < 0 ? 0 : r > 8 ? 8 : r;
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(r)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
@@ -59,6 +64,11 @@ MOD_TARGET_AVX2 inline float hsum8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+MOD_TARGET_AVX2 inline double hsum4d(__m256d v) {
+  __m128d h = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+}
+
 MOD_TARGET_AVX2 inline float hmax8(__m256 v) {
   __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_max_ps(s, _mm_movehl_ps(s, s));
@@ -67,11 +77,12 @@ MOD_TARGET_AVX2 inline float hmax8(__m256 v) {
 }
 
 // ---------------------------------------------------------------- exp
-// Cephes expf: x = n·ln2 + r with |r| <= ln2/2 (ln2 split in two for an exact r), e^r by a degree-6 polynomial,
-// scaled by 2^n through the exponent bits. Max relative error ~2 ulp for x in [-87.3, 88]; x > 88 saturates at
-// e^88, x < -87.3 gives 0, NaN stays NaN. Every caller passes x <= 0 (softmax shifts, exp(-|x|)).
+// Cephes expf: x = n·ln2 + r with |r| <= ln2/2 (ln2 split in two for an exact r), e^r = 1 + r + r²·P(r) with P of
+// degree 5 (summed in Cephes' order: under 1 ulp for x in [-87, 0], against 1.24 ulp for 1 + r first), scaled by
+// 2^n through the exponent bits. x > 88 saturates at e^88; below ln(FLT_MIN) = -87.33654 (results under FLT_MIN,
+// so -inf too) gives 0; NaN stays NaN. Every caller passes x <= 0 (softmax shifts, exp(-|x|)).
 namespace expc {
-constexpr float kHi = 88.0f, kLo = -87.3f, kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f,
+constexpr float kHi = 88.0f, kLo = -87.33654f, kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f,
                 kLn2Lo = -2.12194440e-4f;
 constexpr float kP0 = 1.9875691500e-4f, kP1 = 1.3981999507e-3f, kP2 = 8.3334519073e-3f, kP3 = 4.1665795894e-2f,
                 kP4 = 1.6666665459e-1f, kP5 = 5.0000001201e-1f;
@@ -90,7 +101,7 @@ MOD_TARGET_AVX512 inline __m512 exp16(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP3));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP4));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP5));
-  __m512 y = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  __m512 y = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
   __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
   return _mm512_maskz_mov_ps(static_cast<__mmask16>(~under), _mm512_mul_ps(y, _mm512_castsi512_ps(e)));
 }
@@ -107,7 +118,7 @@ MOD_TARGET_AVX2 inline __m256 exp8(__m256 x) {
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP3));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP4));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP5));
-  __m256 y = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  __m256 y = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
   __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   return _mm256_andnot_ps(under, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
 }

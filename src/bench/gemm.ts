@@ -1,7 +1,7 @@
 // GEMM benchmark: C (M,N) = A (M,K) · B (K,N), no transposes, on the active backend (the native addon when it
 // loads). Each shape: one warm-up call, a calibration that picks enough calls per sample for ~20 ms, then the
 // median GFLOP/s over `repeats` samples. Compare with numpy via scripts/bench-numpy-gemm.py (same shapes).
-import { kernels, nativeBackend } from '../kernels/node.js';
+import { activeThreads, kernels } from '../kernels/node.js';
 import { Rng } from '../engine/rng.js';
 import { median } from './stats.js';
 
@@ -38,12 +38,6 @@ function timePerCall(fn: () => void, repeats: number): number {
   const samples: number[] = [];
   for (let r = 0; r < repeats; r++) samples.push(seconds(fn, calls) / calls);
   return median(samples);
-}
-
-function activeThreads(): number {
-  if (kernels().name !== 'native') return 1;
-  const n = nativeBackend();
-  return typeof n === 'string' ? 1 : n.addon.getThreads();
 }
 
 export function runGemmBench(opts: { repeats?: number; sizes?: Array<[number, number, number]> } = {}): GemmBenchRow[] {

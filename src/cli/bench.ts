@@ -1,5 +1,6 @@
 // `mod bench gemm|block`: the engine's micro-benchmarks, as a table or as JSON (`--json`: stdout holds only it).
 import type { Command } from 'commander';
+import type { BusyResults } from '../bench/busy.js';
 import { formatRows } from './format.js';
 import type { Io } from './io.js';
 import { optionValue, positiveInt } from './options.js';
@@ -7,6 +8,7 @@ import { optionValue, positiveInt } from './options.js';
 interface BenchOpts {
   json?: boolean;
   repeats?: string;
+  busy?: boolean;
 }
 
 export interface GemmRow {
@@ -30,18 +32,34 @@ interface BenchSpec<R> {
   run(opts: { repeats?: number }): Promise<R>;
   json(result: R): string;
   table(result: R): string;
+  /** `--busy`: the table of the runs at N and 1 threads, quiet and beside a competitor process. */
+  busyTable?(results: BusyResults<R>): string;
 }
 
 function addBench<R>(bench: Command, io: Io, spec: BenchSpec<R>): void {
-  bench
+  const cmd = bench
     .command(spec.name)
     .description(spec.description)
     .option('--json', `print only {"${spec.name}": ...} on stdout`)
-    .option('--repeats <n>', spec.repeatsDoc)
-    .action(async (opts: BenchOpts) => {
-      const result = await spec.run(repeatsOpt(opts));
-      io.out(opts.json ? spec.json(result) : spec.table(result) + (await backendLine()));
-    });
+    .option('--repeats <n>', spec.repeatsDoc);
+  const busyTable = spec.busyTable;
+  if (busyTable) cmd.option('--busy', 'also measure beside a CPU-bound competitor process, at N threads and at 1 thread');
+  cmd.action(async (opts: BenchOpts) => {
+    const run = (): Promise<R> => spec.run(repeatsOpt(opts));
+    if (opts.busy && busyTable) {
+      const r = await (await import('../bench/busy.js')).runBusy(run);
+      io.out(opts.json ? busyJson(spec, r) : busyTable(r) + (await backendLine()));
+      return;
+    }
+    const result = await run();
+    io.out(opts.json ? spec.json(result) : spec.table(result) + (await backendLine()));
+  });
+}
+
+/** `{"NAME":{"threads":N,"quiet":…,"quiet1":…,"busy":…,"busy1":…}}`, each part as the plain --json gives it. */
+function busyJson<R>(spec: BenchSpec<R>, r: BusyResults<R>): string {
+  const part = (x: R): unknown => (JSON.parse(spec.json(x)) as Record<string, unknown>)[spec.name];
+  return JSON.stringify({ [spec.name]: { threads: r.threads, quiet: part(r.quiet), quiet1: part(r.quiet1), busy: part(r.busy), busy1: part(r.busy1) } }) + '\n';
 }
 
 export function registerBench(program: Command, io: Io): void {
@@ -53,6 +71,7 @@ export function registerBench(program: Command, io: Io): void {
     run: async (o) => (await import('../bench/gemm.js')).runGemmBench(o),
     json: gemmJson,
     table: gemmTable,
+    busyTable: gemmBusyTable,
   });
   addBench(bench, io, {
     name: 'block',
@@ -69,6 +88,7 @@ export function registerBench(program: Command, io: Io): void {
     run: async (o) => (await import('../bench/train.js')).runTrainBench(o),
     json: trainJson,
     table: trainTable,
+    busyTable: trainBusyTable,
   });
   addBench(bench, io, {
     name: 'decode',
@@ -136,6 +156,30 @@ export function trainTable(rows: readonly TrainRow[]): string {
     ]),
   ];
   return alignRight(cells);
+}
+
+/** GFLOP/s per shape at N and 1 threads, quiet and busy, and the N-thread speed over the 1-thread one when busy. */
+export function gemmBusyTable(r: BusyResults<readonly GemmRow[]>): string {
+  const n = r.threads;
+  return alignRight([
+    ['m', 'k', 'n', `quiet ${n}t`, 'quiet 1t', `busy ${n}t`, 'busy 1t', `busy ${n}t/1t`],
+    ...r.quiet.map((q, i) => {
+      const [q1, b, b1] = [r.quiet1[i]!, r.busy[i]!, r.busy1[i]!];
+      return [String(q.m), String(q.k), String(q.n), ...[q, q1, b, b1].map((x) => x.gflops.toFixed(1)), (b.gflops / b1.gflops).toFixed(2) + 'x'];
+    }),
+  ]) + 'GFLOP/s (median); busy = beside one CPU-bound competitor process\n';
+}
+
+/** ms per step per variant at N and 1 threads, quiet and busy, and the N-thread speed over the 1-thread one when busy. */
+export function trainBusyTable(r: BusyResults<readonly TrainRow[]>): string {
+  const n = r.threads;
+  return alignRight([
+    ['variant', 'capacity', `quiet ${n}t`, 'quiet 1t', `busy ${n}t`, 'busy 1t', `busy ${n}t/1t speed`],
+    ...r.quiet.map((q, i) => {
+      const [q1, b, b1] = [r.quiet1[i]!, r.busy[i]!, r.busy1[i]!];
+      return [q.variant, String(q.capacity), ...[q, q1, b, b1].map((x) => x.msPerStep.toFixed(1)), (b1.msPerStep / b.msPerStep).toFixed(2) + 'x'];
+    }),
+  ]) + 'ms per step (median); busy = beside one CPU-bound competitor process\n';
 }
 
 /** Rows of cells, right-aligned in columns two spaces apart. */

@@ -11,6 +11,7 @@ import { registerExport } from './export.js';
 import { registerInfo } from './info.js';
 import { type Io, processIo } from './io.js';
 import { registerSample } from './sample.js';
+import { addThreadsOption } from './threads.js';
 import { registerTrain } from './train.js';
 
 export const EXIT_USER_ERROR = 2;
@@ -30,6 +31,7 @@ function buildProgram(io: Io): Command {
   registerBench(program, io);
   registerCompare(program, io);
   registerExport(program, io);
+  addThreadsOption(program);
   return program;
 }
 

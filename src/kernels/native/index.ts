@@ -14,6 +14,8 @@ type AddonFn = (...args: unknown[]) => unknown;
 export interface Addon {
   getThreads(): number;
   setThreads(n: number): void;
+  /** CPUs this process may use: its affinity mask, capped by its cgroup's CPU quota (the default thread count). */
+  getCores(): number;
   getSimd(): string;
   getSimdDetected(): string;
   setSimd(level: 'scalar' | 'avx2' | 'avx512'): string;
