@@ -12,6 +12,7 @@ import { registerInfo } from './info.js';
 import { type Io, processIo } from './io.js';
 import { registerSample } from './sample.js';
 import { registerTrain } from './train.js';
+import { registerView } from './view.js';
 
 export const EXIT_USER_ERROR = 2;
 export const EXIT_BUG = 1;
@@ -30,6 +31,7 @@ function buildProgram(io: Io): Command {
   registerBench(program, io);
   registerCompare(program, io);
   registerExport(program, io);
+  registerView(program, io);
   return program;
 }
 
