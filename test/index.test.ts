@@ -80,10 +80,11 @@ test('npm pack ships the compiled library, its types, the addon sources and the 
   assert.equal(r.status, 0, r.stderr);
   const files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path).sort();
   for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/mod.js', 'binding.gyp', 'scripts/build-addon.js', 'native/simd.h', 'native/gemm.cc',
-    'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/browser.js', 'dist/src/browser.d.ts', 'dist/src/cli/main.js']) {
+    'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/browser.js', 'dist/src/browser.d.ts', 'dist/src/cli/main.js',
+    'dist/view/index.html', 'dist/view/page.js', 'dist/view/style.css']) {
     assert.ok(files.includes(f), `${f} is not in the package`);
   }
-  const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/mod\.js|binding\.gyp|scripts\/build-(addon|stamp)\.js|python\/(modeling_mod|train_ddp)\.py|python\/README\.md|native\/[\w.]+\.(cc|h)|dist\/src\/.+\.(js|d\.ts))$/.test(f));
+  const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/mod\.js|binding\.gyp|scripts\/build-(addon|stamp)\.js|python\/(modeling_mod|train_ddp)\.py|python\/README\.md|native\/[\w.]+\.(cc|h)|dist\/src\/.+\.(js|d\.ts)|dist\/view\/(index\.html|page\.js|style\.css))$/.test(f));
   assert.deepEqual(unexpected, [], 'files a user does not need');
   assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.endsWith('.map') || f.startsWith('src/') || f.startsWith('docs/')));
 });

@@ -165,7 +165,8 @@ class Viewer {
       g.processed.push(t.processed);
       out.append(generatedToken(t, this.layers, this.tokenizer));
       const ms = (performance.now() - start) / g.ids.length;
-      byId('gen-status', HTMLElement).textContent = `${g.ids.length} tokens, ${ms.toFixed(1)} ms per token (KV cache, causal routing)`;
+      const sliding = ids.length + g.ids.length > this.model.config.blockSize ? `; past ${this.model.config.blockSize} tokens every step re-runs the whole window` : '';
+      byId('gen-status', HTMLElement).textContent = `${g.ids.length} tokens, ${ms.toFixed(1)} ms per token (KV cache, causal routing${sliding})`;
       await nextTask();
       if (this.stopGeneration) break;
     }

@@ -70,6 +70,15 @@ function tokenColumn(label: string, i: number, r: ModeResult, scales: number[], 
   return col;
 }
 
+/** The first column of a window: what each stripe is. */
+function rowLabels(r: ModeResult): HTMLElement {
+  const col = el('span', 'labels');
+  col.append(el('span', 'ch', ''));
+  for (const b of r.blocks) col.append(el('span', 'cell', `block ${b.layer}`));
+  col.append(el('span', 'loss', 'loss'));
+  return col;
+}
+
 /** The heat-map of `a` under `mode`, one section per window of blockSize tokens. */
 export function renderTokens(root: HTMLElement, a: Analysis, mode: RoutingMode, tokenizer: Tokenizer): void {
   const r = mode === 'causal' && a.causal !== null ? a.causal : a.topk;
@@ -80,6 +89,7 @@ export function renderTokens(root: HTMLElement, a: Analysis, mode: RoutingMode, 
     const section = el('div', 'window');
     if (a.windows.length > 1) section.append(el('div', 'window-head', `window ${w + 1} of ${a.windows.length}: tokens ${s}–${e - 1} (positions restart at 0)`));
     const line = el('div', 'tokens');
+    line.append(rowLabels(r));
     for (let i = s; i < e; i++) line.append(tokenColumn(tokenLabel(tokenizer, a.ids[i]!), i, r, scales, tokenizer.vocabSize));
     section.append(line);
     root.append(section);

@@ -96,7 +96,7 @@ async function shownDecisions(page: Page, mode: RoutingMode): Promise<Decisions>
   await page.check(`input[name="mode"][value="${mode}"]`);
   await page.locator(`#tokens[data-mode="${mode}"]`).waitFor({ state: 'attached' });
   const cells = await page.evaluate<Array<[number, number, string]>>(
-    `Array.from(document.querySelectorAll('#tokens .cell'), (c) => [Number(c.dataset.layer), Number(c.dataset.pos), c.dataset.processed])`,
+    `Array.from(document.querySelectorAll('#tokens .tok .cell'), (c) => [Number(c.dataset.layer), Number(c.dataset.pos), c.dataset.processed])`,
   );
   const out: Decisions = {};
   for (const [layer, pos, p] of cells) {
@@ -209,7 +209,7 @@ describe('mod view in Chromium', () => {
     const { page } = await openPage(ctx!, view.url);
     assert.match((await page.textContent('#model-info'))!, /dense checkpoint \(no routed blocks\): loss only/);
     await typeText(page, TEXT);
-    assert.equal(await page.locator('#tokens .cell').count(), 0);
+    assert.equal(await page.locator('#tokens .tok .cell').count(), 0);
     assert.equal(await page.locator('#tokens .tok').count(), TEXT.length);
     assert.ok(await page.locator('#mode').isHidden());
     const node = nodeResult(denseCkpt, TEXT);
