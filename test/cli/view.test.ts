@@ -125,6 +125,18 @@ describe('mod view, the command', () => {
     }
   });
 
+  it('--open without a browser to start says so and serves all the same', async () => {
+    const v = await startView(['--ckpt', ckpt, '--port', '0', '--open'], { ...process.env, PATH: path.join(dir, 'no-programs-here') });
+    try {
+      const port = Number(new URL(v.url).port);
+      assert.equal((await request(port, '/')).status, 200);
+      for (let i = 0; i < 200 && v.stderr() === ''; i++) await new Promise((resolve) => setTimeout(resolve, 50)); // the opener fails asynchronously
+      assert.match(v.stderr(), new RegExp(`^could not open a browser \\(xdg-open: .*ENOENT\\): open ${v.url.replace(/[.]/g, '\\.')} yourself\n$`));
+    } finally {
+      assert.equal((await stop(v)).code, 0);
+    }
+  });
+
   it('a port in use is a one-line error that says how to fix it', async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));

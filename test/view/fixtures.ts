@@ -49,8 +49,8 @@ export interface Running {
 }
 
 /** Starts `cmd args` and resolves once a stdout or stderr line matches `ready` (its first group is the URL). */
-function startServer(cmd: string, args: string[], ready: RegExp, cwd = root): Promise<Running> {
-  const child = spawn(cmd, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+function startServer(cmd: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<Running> {
+  const child = spawn(cmd, args, { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -72,8 +72,8 @@ function startServer(cmd: string, args: string[], ready: RegExp, cwd = root): Pr
 }
 
 /** `mod view ...args` (add --port 0 for a free port), resolved once it prints its URL. */
-export function startView(args: string[]): Promise<Running> {
-  return startServer(process.execPath, [modBin, 'view', ...args], /^(http:\/\/\S+\/)$/m);
+export function startView(args: string[], env?: NodeJS.ProcessEnv): Promise<Running> {
+  return startServer(process.execPath, [modBin, 'view', ...args], /^(http:\/\/\S+\/)$/m, env);
 }
 
 /** A plain static file server (Python's http.server, not ours) on 127.0.0.1 serving `dir`. */
