@@ -47,15 +47,24 @@ async function fetchOk(url: string): Promise<Response> {
   return r;
 }
 
-async function loadCheckpoint(): Promise<LoadedModel> {
-  const [config, weights] = await Promise.all([fetchOk('ckpt/config.json'), fetchOk('ckpt/model.safetensors')]);
-  return modelFromFiles(await config.text(), new Uint8Array(await weights.arrayBuffer()), 'ckpt');
+interface Checkpoint {
+  loaded: LoadedModel;
+  /** Training steps the checkpoint has seen, if its config.json says. */
+  iteration: number | null;
 }
 
-function describe(loaded: LoadedModel, layers: number[]): string {
+async function loadCheckpoint(): Promise<Checkpoint> {
+  const [config, weights] = await Promise.all([fetchOk('ckpt/config.json'), fetchOk('ckpt/model.safetensors')]);
+  const text = await config.text();
+  const loaded = modelFromFiles(text, new Uint8Array(await weights.arrayBuffer()), 'ckpt');
+  const doc: { iteration?: unknown } = JSON.parse(text);
+  return { loaded, iteration: typeof doc.iteration === 'number' ? doc.iteration : null };
+}
+
+function describe({ loaded, iteration }: Checkpoint, layers: number[]): string {
   const c = loaded.model.config;
   const size = `${c.nLayer} layers, ${c.nHead} heads, C ${c.nEmbd}, T ${c.blockSize}, ${loaded.tokenizer.kind} tokenizer (${c.vocabSize} tokens)`;
-  const name = loaded.config.preset ?? 'checkpoint';
+  const name = `${loaded.config.preset ?? 'checkpoint'}${iteration === null ? '' : ` at iteration ${iteration}`}`;
   if (c.mod === undefined || c.mod === null || layers.length === 0) return `${name}: dense checkpoint (no routed blocks): loss only · ${size} · ${backendInfo()}`;
   const k = routedK(c.mod.capacity, c.blockSize);
   return `${name}: Mixture-of-Depths, blocks ${layers.join(', ')} routed (${c.mod.routing}, capacity ${c.mod.capacity}: k = ${k} of ${c.blockSize} tokens), causal rule ${c.mod.causal} · ${size} · ${backendInfo()}`;
@@ -191,10 +200,11 @@ class Viewer {
 async function main(): Promise<void> {
   const info = byId('model-info', HTMLElement);
   try {
-    const loaded = await loadCheckpoint();
+    const ckpt = await loadCheckpoint();
+    const { loaded } = ckpt;
     const layers = loaded.model.routedBlocks().map((blk) => loaded.model.h.indexOf(blk));
     state.routedLayers = layers;
-    info.textContent = describe(loaded, layers);
+    info.textContent = describe(ckpt, layers);
     document.body.dataset.kind = layers.length > 0 ? 'mod' : 'dense';
     new Viewer(loaded.model, loaded.tokenizer, layers).start();
     state.ready = true;
