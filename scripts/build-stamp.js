@@ -100,13 +100,13 @@ export function addonTarget(root) {
   };
 }
 
-/** The TypeScript build: src/ and test/ compiled to dist/ by the installed compiler. */
+/** The TypeScript build: src/ and test/ compiled to dist/ by the installed compiler, and the page bundled into dist/view. */
 export function tscTarget(root) {
   return {
     root,
     stamp: 'dist/.tsc-stamp.json',
-    inputs: ['tsconfig.json', 'src', 'test'],
+    inputs: ['tsconfig.json', 'src', 'test', 'scripts/build-view.js'],
     outputs: ['dist'],
-    extra: [versionOf('typescript')],
+    extra: [versionOf('typescript'), versionOf('esbuild')],
   };
 }

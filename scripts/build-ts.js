@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Compiles the TypeScript (the `prepare` script), unless dist/ is up to date with src/, test/, tsconfig.json and
-// the compiler version (scripts/build-stamp.js). `--force` always compiles (`npm run build`). A type error fails
-// the build, as plain tsc does.
+// Compiles the TypeScript and bundles the `mod view` page (scripts/build-view.js) (the `prepare` script), unless
+// dist/ is up to date with src/, test/, tsconfig.json, the bundler script and the tools' versions
+// (scripts/build-stamp.js). `--force` always builds (`npm run build`). A type error fails the build, as plain tsc does.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -27,6 +27,13 @@ try {
   console.error('mixture-of-depths: typescript is not installed, so dist/ cannot be compiled; run `npm install` here.');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { cwd: root, stdio: 'inherit' });
-if (r.status === 0) writeStamp(target, inputs);
-process.exit(r.status ?? 1);
+const steps = [
+  [tsc, '-p', path.join(root, 'tsconfig.json')],
+  [tsc, '-p', path.join(root, 'src', 'view', 'tsconfig.json')],
+  [path.join(root, 'scripts', 'build-view.js')],
+];
+for (const args of steps) {
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+writeStamp(target, inputs);

@@ -80,10 +80,11 @@ test('npm pack ships the compiled library, its types, the addon sources and the 
   assert.equal(r.status, 0, r.stderr);
   const files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path).sort();
   for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/mod.js', 'binding.gyp', 'scripts/build-addon.js', 'native/simd.h', 'native/gemm.cc',
-    'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/browser.js', 'dist/src/browser.d.ts', 'dist/src/cli/main.js']) {
+    'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/browser.js', 'dist/src/browser.d.ts', 'dist/src/cli/main.js',
+    'dist/view/index.html', 'dist/view/page.js', 'dist/view/style.css']) {
     assert.ok(files.includes(f), `${f} is not in the package`);
   }
-  const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/mod\.js|binding\.gyp|scripts\/build-(addon|stamp)\.js|python\/(modeling_mod|train_ddp)\.py|python\/README\.md|native\/[\w.]+\.(cc|h)|dist\/src\/.+\.(js|d\.ts))$/.test(f));
+  const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/mod\.js|binding\.gyp|scripts\/build-(addon|stamp)\.js|python\/(modeling_mod|train_ddp)\.py|python\/README\.md|native\/[\w.]+\.(cc|h)|dist\/src\/.+\.(js|d\.ts)|dist\/view\/(index\.html|page\.js|style\.css))$/.test(f));
   assert.deepEqual(unexpected, [], 'files a user does not need');
   assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.endsWith('.map') || f.startsWith('src/') || f.startsWith('docs/')));
 });
@@ -98,14 +99,24 @@ test('layers import only downward: src passes, and an upward import or a cycle f
   const ok = depcruise(root, 'src');
   assert.equal(ok.status, 0, ok.stdout);
   const dir = tempDir('mod-layers-');
-  for (const d of ['src/model', 'src/cli', 'src/nn']) mkdirSync(path.join(dir, d), { recursive: true });
+  for (const d of ['src/model', 'src/cli', 'src/nn', 'src/view']) mkdirSync(path.join(dir, d), { recursive: true });
   writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext' } }));
   writeFileSync(path.join(dir, 'src/model/a.ts'), "import { b } from '../cli/b.js';\nexport const a = b;\n");
   writeFileSync(path.join(dir, 'src/cli/b.ts'), 'export const b = 1;\n');
   writeFileSync(path.join(dir, 'src/nn/c.ts'), "import { d } from './d.js';\nexport const c = 1 + d;\n");
   writeFileSync(path.join(dir, 'src/nn/d.ts'), "import { c } from './c.js';\nexport const d = () => c;\n");
+  // The page: through the browser entry only, and no Node built-ins; the CLI does not import it.
+  writeFileSync(path.join(dir, 'src/browser.ts'), "export { b } from './cli/b.js';\n");
+  writeFileSync(path.join(dir, 'src/view/ok.ts'), "import { b } from '../browser.js';\nexport const ok = b;\n");
+  writeFileSync(path.join(dir, 'src/view/deep.ts'), "import { c } from '../nn/c.js';\nexport const deep = c;\n");
+  writeFileSync(path.join(dir, 'src/view/fs.ts'), "import { readFileSync } from 'node:fs';\nexport const f = readFileSync;\n");
+  writeFileSync(path.join(dir, 'src/cli/page.ts'), "import { ok } from '../view/ok.js';\nexport const page = ok;\n");
   const bad = depcruise(dir, 'src');
   assert.notEqual(bad.status, 0);
   assert.match(bad.stdout, /no-upward-from-model: src\/model\/a\.ts → src\/cli\/b\.ts/);
   assert.match(bad.stdout, /no-circular/);
+  assert.match(bad.stdout, /view-imports-the-browser-entry-only: src\/view\/deep\.ts → src\/nn\/c\.ts/);
+  assert.match(bad.stdout, /browser-entry-has-no-node-modules: src\/view\/fs\.ts → (node:)?fs/);
+  assert.match(bad.stdout, /no-upward-from-cli: src\/cli\/page\.ts → src\/view\/ok\.ts/);
+  assert.doesNotMatch(bad.stdout, /src\/view\/ok\.ts → src\/browser\.ts/);
 });

@@ -13,6 +13,7 @@ import { type Io, processIo } from './io.js';
 import { registerSample } from './sample.js';
 import { addThreadsOption } from './threads.js';
 import { registerTrain } from './train.js';
+import { registerView } from './view.js';
 
 export const EXIT_USER_ERROR = 2;
 export const EXIT_BUG = 1;
@@ -31,6 +32,7 @@ function buildProgram(io: Io): Command {
   registerBench(program, io);
   registerCompare(program, io);
   registerExport(program, io);
+  registerView(program, io);
   addThreadsOption(program);
   return program;
 }

@@ -108,16 +108,17 @@ describe('build stamp decision', () => {
     assertUpToDate(stamps.addonTarget(t.dir));
   });
 
-  it('the TypeScript build depends on tsconfig.json, src/ and test/', () => {
+  it('the TypeScript build depends on tsconfig.json, src/, test/ and the page bundler', () => {
     const t = tempFiles('mod-stamp-tsc-');
     t.write('tsconfig.json', '{}\n');
+    t.write('scripts/build-view.js', '// bundles the page\n');
     t.write('src/x.ts', 'export const x = 1;\n');
     t.write('test/x.test.ts', 'import "../src/x.js";\n');
     t.write('dist/src/x.js', 'export const x = 1;\n');
     const target = stamps.tscTarget(t.dir);
     stampAsBuilt(target);
     assertUpToDate(target);
-    for (const f of ['tsconfig.json', 'src/x.ts', 'test/x.test.ts']) {
+    for (const f of ['tsconfig.json', 'src/x.ts', 'test/x.test.ts', 'scripts/build-view.js']) {
       withEdit(path.join(t.dir, f), () => assertStale(target, /changed/));
     }
     assertUpToDate(target);
