@@ -12,7 +12,10 @@ import { tinyText, tinyTextFile } from '../train/fixtures/tiny-run.js';
 /** The repository root (tests run compiled from dist/test, or from test/ under tsx). */
 export const root = ((): string => {
   let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = path.dirname(dir);
+  }
   return dir;
 })();
 const modBin = path.join(root, 'bin', 'mod.js');
