@@ -1,5 +1,6 @@
 // The `mod` command line. bin/mod.js calls main(argv) and exits with the code it returns:
-// 0 success, 2 a user error (one line `error: ...`, no stack), 1 a bug (the stack is printed).
+// 0 success, 2 a user error (one line `error: ...`, no stack), 1 a bug (one line too; MOD_DEBUG=1 prints the stack).
+// reportError is the one place where a failure becomes output: every command's errors pass through it.
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import '../kernels/node.js'; // registers the native backend
@@ -44,17 +45,62 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 }
 
 /** Prints an error the way the CLI does and returns its exit code. */
-export function reportError(e: unknown, io: Io): number {
+export function reportError(e: unknown, io: Io, env: NodeJS.ProcessEnv = process.env): number {
   if (e instanceof CommanderError) {
     // Commander has already printed its message (or the help).
     return e.exitCode === 0 ? 0 : EXIT_USER_ERROR;
   }
   if (e instanceof UserError) {
-    io.err(`error: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
+    io.err(`error: ${oneLine(e.message)}\n`);
     return EXIT_USER_ERROR;
   }
-  io.err(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  const system = systemError(e);
+  if (system !== null) {
+    io.err(`error: ${system}\n`);
+    return EXIT_USER_ERROR;
+  }
+  if (env.MOD_DEBUG === '1') {
+    io.err(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  } else {
+    const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    io.err(`error: internal error: ${oneLine(what)} (run with MOD_DEBUG=1 for the stack)\n`);
+  }
   return EXIT_BUG;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
+}
+
+/** Operating-system failures the user's environment causes (full disk, permissions, missing paths): not bugs. */
+const SYSTEM_CODES: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device: free some disk space',
+  EDQUOT: 'disk quota exceeded: free some space',
+  EACCES: 'permission denied: choose a path you may write to',
+  EPERM: 'operation not permitted: choose a path you may write to',
+  EROFS: 'read-only file system: choose a writable path',
+  ENOTDIR: 'a part of the path is not a directory: check the path',
+  EISDIR: 'is a directory: give a file',
+  EEXIST: 'already exists: choose another path',
+  ENOENT: 'no such file or directory: check the path',
+  ENAMETOOLONG: 'file name too long: choose a shorter path',
+  ELOOP: 'too many symbolic links: check the path',
+  EMFILE: 'too many open files: close other programs or raise the limit (ulimit -n)',
+  ENFILE: 'too many open files in the system: try again later',
+  EIO: 'input/output error: check the disk',
+  ENOMEM: 'out of memory: use a smaller model or batch',
+};
+
+/** A one-line message for a Node system error (one with an errno code) from the environment, or null. */
+function systemError(e: unknown): string | null {
+  if (!(e instanceof Error)) return null;
+  if (e instanceof RangeError && e.message.includes('Array buffer allocation failed')) {
+    return 'out of memory while allocating an array: use a smaller model, batch or blockSize, or free memory';
+  }
+  const { code, syscall, path } = e as NodeJS.ErrnoException;
+  const what = code === undefined ? undefined : SYSTEM_CODES[code];
+  if (what === undefined) return null;
+  return `${syscall ?? 'file operation'}${path === undefined ? '' : ` ${path}`}: ${what} (${code})`;
 }
 
 // Allows `npx tsx src/cli/main.ts ...` during development.

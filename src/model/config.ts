@@ -150,3 +150,15 @@ export function validateModelConfig(value: unknown): ModelConfig {
   }
   return cfg;
 }
+
+/**
+ * Throws a ConfigError when a config has a `mod` section but no routed block (e.g. nLayer=1: block 0 is never
+ * routed): it would train a dense model under a MoD name. Checked for new runs, not when loading checkpoints.
+ */
+export function checkRoutedBlocks(cfg: ModelConfig): void {
+  const m = cfg.mod;
+  if (m === undefined || m === null) return;
+  for (let l = 0; l < cfg.nLayer; l++) if (isRouted(cfg, l)) return;
+  throw new ConfigError(`mod.every=${m.every} with nLayer=${cfg.nLayer} routes no block (block 0 is never routed; block i is when i % every = every-1): `
+    + `use nLayer >= ${Math.max(2, m.every)}, a smaller mod.every, or mod=null for a dense model`);
+}

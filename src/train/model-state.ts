@@ -12,6 +12,15 @@ export function parameterTensors(model: Module): TensorMap {
   return map;
 }
 
+/** The name of the first tensor holding a NaN or an infinity, or null. */
+export function firstNonFinite(tensors: TensorMap): string | null {
+  for (const [name, t] of tensors) {
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return name;
+  }
+  return null;
+}
+
 /** Copies `tensors` into the model's parameters; names and shapes must match exactly. */
 export function loadParameters(model: Module, tensors: TensorMap, source: string): void {
   const params = model.namedParameters();

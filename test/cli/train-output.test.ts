@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { captureIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import { TINY_ARGS, tempDir, tinyTextFile } from '../train/fixtures/tiny-run.js';
+import { tempDir, tinyArgs, tinyTextFile } from '../train/fixtures/tiny-run.js';
 import { maskOutput, sessionSteps } from './golden/session.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -19,7 +19,7 @@ test('train, train again, resume with nothing to do, resume with changes, eval: 
   const dir = tempDir('mod-golden-');
   const data = tinyTextFile(dir);
   let text = '';
-  for (const argv of sessionSteps(TINY_ARGS, data, path.join(dir, 'run'))) {
+  for (const argv of sessionSteps(tinyArgs, data, path.join(dir, 'run'))) {
     const io = captureIo();
     const code = await main(argv, io);
     text += `$ mod ${argv[0]}\n${maskOutput(io.stdout + io.stderr, dir)}exit ${code}\n`;

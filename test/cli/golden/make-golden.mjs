@@ -12,13 +12,13 @@ const root = process.cwd();
 const load = (p) => import(pathToFileURL(path.join(root, p)).href);
 const { captureIo } = await load('dist/src/cli/io.js');
 const { main } = await load('dist/src/cli/main.js');
-const { TINY_ARGS, tinyTextFile } = await load('dist/test/train/fixtures/tiny-run.js');
+const { tinyArgs, tinyTextFile } = await load('dist/test/train/fixtures/tiny-run.js');
 const { sessionSteps, maskOutput } = await load('dist/test/cli/golden/session.js');
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mod-golden-'));
 const data = tinyTextFile(dir);
 let text = '';
-for (const argv of sessionSteps(TINY_ARGS, data, path.join(dir, 'run'))) {
+for (const argv of sessionSteps(tinyArgs, data, path.join(dir, 'run'))) {
   const io = captureIo();
   const code = await main(argv, io);
   text += `$ mod ${argv[0]}\n${maskOutput(io.stdout + io.stderr, dir)}exit ${code}\n`;
