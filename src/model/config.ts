@@ -100,6 +100,9 @@ export const modelConfigSchema = {
   },
 } as const satisfies SchemaFor<ModelConfig>;
 
+/** The largest head size (nEmbd / nHead) the native attention kernel takes (native/attention.cc). */
+export const MAX_HEAD_SIZE = 1024;
+
 /** nEmbd / nHead. */
 export function headSize(cfg: ModelConfig): number {
   return cfg.nEmbd / cfg.nHead;
@@ -140,6 +143,9 @@ export function validateModelConfig(value: unknown): ModelConfig {
   }
   if (cfg.nEmbd % cfg.nHead !== 0) {
     throw new ConfigError(`nEmbd=${cfg.nEmbd} is not divisible by nHead=${cfg.nHead}: the head size nEmbd/nHead must be an integer`);
+  }
+  if (headSize(cfg) > MAX_HEAD_SIZE) {
+    throw new ConfigError(`nEmbd/nHead = ${cfg.nEmbd}/${cfg.nHead} = ${headSize(cfg)} is a larger head than the attention kernel handles (${MAX_HEAD_SIZE}): use more heads (nHead) or a smaller nEmbd`);
   }
   if (cfg.positions === 'rope' && headSize(cfg) % 2 !== 0) {
     throw new ConfigError(`positions='rope' needs an even head size, but nEmbd/nHead = ${cfg.nEmbd}/${cfg.nHead} = ${headSize(cfg)}`);

@@ -21,8 +21,13 @@ export function firstNonFinite(tensors: TensorMap): string | null {
   return null;
 }
 
-/** Copies `tensors` into the model's parameters; names and shapes must match exactly. */
+/** Copies `tensors` into the model's parameters; names and shapes must match exactly, and every value be finite. */
 export function loadParameters(model: Module, tensors: TensorMap, source: string): void {
+  const bad = firstNonFinite(tensors);
+  if (bad !== null) {
+    throw new CheckpointError(`${source}: tensor ${bad} holds NaN or infinite values (the run that saved it had diverged): `
+      + 'use a checkpoint saved before that, or train again with a lower --lr');
+  }
   const params = model.namedParameters();
   const expected = new Set(params.map(([name]) => name));
   const extra = [...tensors.keys()].filter((name) => !expected.has(name));

@@ -32,7 +32,7 @@ import { GPT } from '../model/gpt.js';
 import { checkArraySizes, trainingMemory } from '../model/memory.js';
 import { AdamW } from './adamw.js';
 import { causalRecord } from './causal-stats.js';
-import { CONFIG_FILE, loadCheckpoint, PREV, saveCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
+import { CONFIG_FILE, type DataSource, loadCheckpoint, PREV, saveCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { type TrainConfig, type TrainRun, validateTrainConfig } from './config.js';
 import { firstNonFinite, loadOptimizer, loadParameters, optimizerTensors, parameterTensors } from './model-state.js';
 import { ensureDir, lockOutDir } from './out-dir.js';
@@ -58,6 +58,8 @@ export interface TrainData {
   val: Int32Array;
   /** Where the text came from, for messages. */
   source?: string;
+  /** The text files' fingerprint, recorded in checkpoints (loadDataset gives it for --data files). */
+  fingerprint?: DataSource;
 }
 
 /** What a run is about to do, told once before the first step. */
@@ -259,7 +261,7 @@ function setup(run: TrainRun, ckpt: LoadedCheckpoint | null, startMs: number, op
   // Given tokens: the checkpoint records their tokenizer's kind (there is no data path to record).
   const cfg = options.data === undefined ? run.train : { ...run.train, tokenizer: data.tokenizer.kind };
   const modelConfig: ModelConfig = { ...run.model, vocabSize: data.tokenizer.vocabSize };
-  if (ckpt !== null) checkResumable(run, ckpt, modelConfig, options);
+  if (ckpt !== null) checkResumable(run, ckpt, modelConfig, data, options);
   checkArraySizes(modelConfig, cfg.batchSize);
   const model = new GPT(modelConfig, new Rng(cfg.seed));
   const opt = new AdamW(model.namedParameters(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
@@ -307,7 +309,7 @@ function fixedEvalSets(data: TrainData, cfg: TrainConfig, t: number): Session['e
   };
 }
 
-function checkResumable(run: TrainRun, ckpt: LoadedCheckpoint, modelConfig: ModelConfig, options: TrainOptions): void {
+function checkResumable(run: TrainRun, ckpt: LoadedCheckpoint, modelConfig: ModelConfig, data: TrainData, options: TrainOptions): void {
   const diffs = modelDiffs(ckpt.config.model, modelConfig);
   if (diffs.length > 0) {
     throw new ConfigError(`--resume: the checkpoint in ${run.train.out} has a different model: ${diffs.join(', ')}; `
@@ -315,6 +317,10 @@ function checkResumable(run: TrainRun, ckpt: LoadedCheckpoint, modelConfig: Mode
   }
   const changed = trainDiffs(ckpt.config.train, run.train);
   if (changed.length > 0) notice({ options }, `note: resuming with changed train settings: ${changed.join(', ')}`);
+  const before = ckpt.config.dataSource;
+  if (before !== undefined && data.fingerprint !== undefined && before.sha256 !== data.fingerprint.sha256) {
+    notice({ options }, `note: the training text changed since the checkpoint was saved (sha256 ${before.sha256.slice(0, 12)}… then, ${data.fingerprint.sha256.slice(0, 12)}… now)`);
+  }
   if (ckpt.recovered) notice({ options }, `note: the last save in ${run.train.out} was interrupted; resuming from the previous checkpoint`);
 }
 
@@ -462,7 +468,11 @@ function save(s: Session, record: LogRecord | null): void {
   if (s.freshLog) stageLog(s.cfg.out, record === null ? [] : [record]);
   else if (record !== null) appendLog(s.cfg.out, record);
   saveCheckpoint(s.cfg.out, {
-    config: { ...(s.run.preset === undefined ? {} : { preset: s.run.preset }), model: s.modelConfig, train: s.cfg, tokenizer: s.data.tokenizer.toJSON() },
+    config: {
+      ...(s.run.preset === undefined ? {} : { preset: s.run.preset }),
+      model: s.modelConfig, train: s.cfg, tokenizer: s.data.tokenizer.toJSON(),
+      ...(s.data.fingerprint === undefined ? {} : { dataSource: s.data.fingerprint }),
+    },
     tensors,
     optimizer,
     meta: {

@@ -91,7 +91,7 @@ describe('mod sample / mod eval options', () => {
   const raw = { ckpt: 'out/x', cache: true };
 
   it('defaults and parsed values', () => {
-    assert.deepEqual(parseSampleOptions(raw), { ckpt: 'out/x', prompt: '\n', tokens: 200, temperature: 0.8, topK: null, topP: 1, seed: 1337, cache: true });
+    assert.deepEqual(parseSampleOptions(raw), { ckpt: 'out/x', prompt: null, tokens: 200, temperature: 0.8, topK: null, topP: 1, seed: 1337, cache: true });
     const o = parseSampleOptions({ ...raw, prompt: 'The', tokens: '5', temperature: '1.5', topK: '40', topP: '0.9', seed: '7', cache: false });
     assert.deepEqual(o, { ckpt: 'out/x', prompt: 'The', tokens: 5, temperature: 1.5, topK: 40, topP: 0.9, seed: 7, cache: false });
   });
