@@ -147,7 +147,7 @@ function validationTokens(config: CheckpointConfig, tokenizer: Tokenizer, dir: s
 
 /** The whole of `file` (a directory: its files concatenated, in data-layer order), encoded with `tokenizer`. */
 function fileTokens(file: string, tokenizer: Tokenizer, t: number): EvalTokens {
-  const tokens = tokenizer.encode(expandPath(file).map(readTextFile).join(''));
+  const tokens = tokenizer.encode(expandPath(file).map((f) => readTextFile(f)).join(''));
   if (windowCount(tokens.length, t) === 0) {
     throw new DataError(`${file} has ${tokens.length} ${tokenizer.kind} tokens, fewer than blockSize+1 = ${t + 1} for one window: use a longer file`);
   }

@@ -59,10 +59,13 @@ describe('errors', () => {
     assert.equal(r.stderr.split('\n').length, 2);
   });
 
-  it('unexpected errors print the stack and give exit code 1', () => {
+  it('unexpected errors: one line and exit code 1; the stack only with MOD_DEBUG=1', () => {
     const io = captureIo();
-    assert.equal(reportError(new TypeError('boom'), io), 1);
-    assert.match(io.stderr, /^TypeError: boom\n\s+at /);
+    assert.equal(reportError(new TypeError('boom\nsecond line'), io, {}), 1);
+    assert.equal(io.stderr, 'error: internal error: TypeError: boom second line (run with MOD_DEBUG=1 for the stack)\n');
+    const debug = captureIo();
+    assert.equal(reportError(new TypeError('boom'), debug, { MOD_DEBUG: '1' }), 1);
+    assert.match(debug.stderr, /^TypeError: boom\n\s+at /);
     const io2 = captureIo();
     assert.equal(reportError(new UserError('multi\nline'), io2), 2);
     assert.equal(io2.stderr, 'error: multi line\n');
