@@ -52,7 +52,7 @@ export function formatInfo(run: RunConfig): string {
 export function formatMemory(run: RunConfig): string {
   const { model, train } = run;
   checkArraySizes(model, train.batchSize);
-  const m = trainingMemory(model, train.batchSize);
+  const m = trainingMemory(model, train.batchSize, train.evalIters);
   return `memory to train (estimate; src/model/memory.ts)\n${formatRows([
     ['total', formatBytes(m.totalBytes)],
     ['weights, gradients, AdamW', formatBytes(m.stateBytes)],

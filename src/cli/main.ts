@@ -4,7 +4,7 @@
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import '../kernels/node.js'; // registers the native backend
-import { UserError } from '../errors.js';
+import { ConfigError, UserError } from '../errors.js';
 import { registerBench } from './bench.js';
 import { registerCompare } from './compare.js';
 import { registerEval } from './eval.js';
@@ -22,7 +22,8 @@ function buildProgram(io: Io): Command {
     .description('Mixture-of-Depths transformer language models: train, compare with dense at equal compute, sample.')
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (text, write) => write(text) })
+    // Commander's errors are one line too: "error: unknown command 'trian' (Did you mean train?)".
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (text, write) => write(`${text.trimEnd().replace(/\s*\n\s*/g, ' ')}\n`) })
     .showSuggestionAfterError();
   registerTrain(program, io);
   registerSample(program, io);
@@ -36,12 +37,36 @@ function buildProgram(io: Io): Command {
 
 /** Runs the CLI on `argv` (without node and the script) and returns the exit code. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  if (io === processIo) quietOnClosedStdout();
   try {
-    await buildProgram(io).parseAsync(argv, { from: 'user' });
+    const program = buildProgram(io);
+    checkHelpTopic(program, argv);
+    // `mod` alone shows the help on stdout, as `mod --help` does (not as an error).
+    await program.parseAsync(argv.length === 0 ? ['--help'] : argv, { from: 'user' });
     return 0;
   } catch (e) {
     return reportError(e, io);
   }
+}
+
+/** `mod help NAME` for a NAME that is no command: one line (Commander would print the whole help as the error). */
+function checkHelpTopic(program: Command, argv: readonly string[]): void {
+  const names = program.commands.map((c) => c.name());
+  if (argv[0] === 'help' && argv[1] !== undefined && !names.includes(argv[1])) {
+    throw new ConfigError(`mod help: there is no command '${argv[1]}'; the commands are ${names.filter((n) => n !== 'help').join(', ')}`);
+  }
+}
+
+let stdoutGuarded = false;
+
+/** `mod sample | head`: a reader that went away ends the process quietly (EPIPE), not with a stack trace. */
+function quietOnClosedStdout(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
 }
 
 /** Prints an error the way the CLI does and returns its exit code. */

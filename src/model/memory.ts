@@ -11,7 +11,8 @@
 //     (per token: nHead·T on the reference backend, less on the native one); the backward pass allocates a
 //     gradient of the same size for each (the factor 2). Every block's input stream (N·C, and its gradient), the
 //     embeddings and the final norm add 2·N·C per layer; the logits, their softmax and its gradient add 3·N·V.
-//   bytes       = 4·(state + activations) + the tokens' Int32Arrays (2·4·N per micro-batch).
+//   bytes       = 4·(state + activations) + the tokens' Int32Arrays (2·4·N per micro-batch, and 2·2·4·N for each of
+//                 the evalIters fixed evaluation batches of the two splits).
 // Against process.memoryUsage().arrayBuffers after three training steps (the buffer pool then holds a step's peak),
 // the estimate was 0.95–1.03× for six configs (C 32–512, 1–6 layers, T 32–256, dense and MoD, native backend);
 // test/model/memory.test.ts checks two of them within 0.8–1.25×.
@@ -44,8 +45,11 @@ export function totalParams(cfg: ModelConfig): number {
   return paramCounts(cfg).total + predictors;
 }
 
-/** Memory to train `cfg` with micro-batches of `batchSize` sequences of blockSize tokens (see the formula above). */
-export function trainingMemory(cfg: ModelConfig, batchSize: number): MemoryEstimate {
+/**
+ * Memory to train `cfg` with micro-batches of `batchSize` sequences of blockSize tokens, holding `evalIters` fixed
+ * evaluation batches per split (see the formula above).
+ */
+export function trainingMemory(cfg: ModelConfig, batchSize: number, evalIters = 0): MemoryEstimate {
   const T = cfg.blockSize;
   const C = cfg.nEmbd;
   const N = batchSize * T;
@@ -58,7 +62,7 @@ export function trainingMemory(cfg: ModelConfig, batchSize: number): MemoryEstim
   const activations = 2 * blocks + 2 * N * C * (cfg.nLayer + 2) + 3 * N * cfg.vocabSize;
   const params = totalParams(cfg);
   const stateBytes = 4 * 4 * params;
-  const activationBytes = 4 * activations + 2 * 4 * N;
+  const activationBytes = 4 * activations + 2 * 4 * N * (1 + 2 * evalIters);
   return { params, stateBytes, activationBytes, totalBytes: stateBytes + activationBytes };
 }
 

@@ -199,7 +199,7 @@ function checkRun(spec: TrainRun): TrainRun {
   const run: TrainRun = { ...spec, model: validateModelConfig(spec.model), train: validateTrainConfig(spec.train) };
   checkRoutedBlocks(run.model);
   checkArraySizes(run.model, run.train.batchSize);
-  checkMemory(trainingMemory(run.model, run.train.batchSize), run.force === true);
+  checkMemory(trainingMemory(run.model, run.train.batchSize, run.train.evalIters), run.force === true);
   const skip = run.skipNonFinite ?? 0;
   if (!Number.isSafeInteger(skip) || skip < 0) throw new ConfigError(`skipNonFinite=${skip} is out of range: must be an integer >= 0`);
   if (run.resume === true && run.overwrite === true) {
