@@ -90,6 +90,16 @@ describe('one-line errors (issue 11, case 4 and 9)', () => {
     assert.equal(parseSimdEnv('avx2'), 'avx2');
   });
 
+  test('sample: the stats line is written only after the text, its newline and a flush of stdout', async () => {
+    assert.equal((await run('train', ...tinyArgs('--maxIters=2'), '--data', data, '--out', out('order'))).code, 0);
+    const events: string[] = [];
+    const io = { out: (t: string) => void events.push(`out:${t}`), err: (t: string) => void events.push(`err:${t}`), flush: async () => void events.push('flush') };
+    assert.equal(await main(['sample', '--ckpt', out('order'), '--tokens', '4', '--prompt', 'the'], io), 0);
+    const flush = events.indexOf('flush');
+    assert.ok(flush > 0 && events[flush - 1]!.endsWith('\n'), events.join('|'));
+    assert.deepEqual(events.slice(flush + 1).map((e) => e.slice(0, 4)), ['err:']);
+  });
+
   test('the default prompt works on a char checkpoint whose text has no newline', async () => {
     const flat = path.join(dir, 'flat.txt');
     writeFileSync(flat, readFileSync(data, 'utf8').replace(/\n/g, ' '));
