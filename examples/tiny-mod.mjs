@@ -12,7 +12,7 @@ const model = { ...preset.model, nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 32 }
 const data = datasetFromText('the quick brown fox jumps over the lazy dog. '.repeat(200), 'char', model.blockSize);
 const trainConfig = { ...preset.train, maxIters: 40, evalInterval: 20, evalIters: 2, batchSize: 8, warmupIters: 4, lrDecayIters: 40, out };
 
-const run = await train({ model, train: trainConfig }, { data, onEval: (r) => console.log(`iter ${r.iter}: val loss ${r.valLoss.toFixed(3)}`) });
+const run = await train({ model, train: trainConfig, overwrite: true }, { data, onEval: (r) => console.log(`iter ${r.iter}: val loss ${r.valLoss.toFixed(3)}`) });
 const sample = (m) => run.tokenizer.decode(generate(m, run.tokenizer.encode('the '), { maxNewTokens: 40, temperature: 0.8, rng: new Rng(7) }));
 const before = sample(run.model);
 console.log(`sample: ${JSON.stringify(before)}`);

@@ -15,7 +15,7 @@ export {
 } from './kernels/index.js';
 
 // Errors a user can fix (one-line messages).
-export { CheckpointError, ConfigError, UserError } from './errors.js';
+export { CheckpointError, ConfigError, DivergenceError, ResourceError, UserError } from './errors.js';
 
 // Modules and models.
 export { CausalSelfAttention, Embedding, LayerCache, LayerNorm, Linear, MLP, Module, RMSNorm } from './nn/index.js';
@@ -34,6 +34,7 @@ export {
   forwardFlops, paramCounts, routedLayers, trainingFlops, TRAINING_MULTIPLIER,
   type ForwardFlops, type ParamCounts, type TrainingFlops,
 } from './model/flops.js';
+export { checkArraySizes, MAX_ARRAY_ELEMENTS, trainingMemory, type MemoryEstimate } from './model/memory.js';
 
 // Data without files: tokenizers, datasets from strings, batches.
 export { DataError } from './data/errors.js';

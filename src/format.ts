@@ -33,3 +33,15 @@ export function formatShort(n: number): string {
   if (Math.abs(n) >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
   return String(n);
 }
+
+/** Bytes → "512 B", "1.5 KiB", "3.2 GiB" (binary prefixes, 2 significant decimals above 1 KiB). */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let i = 0;
+  let v = n;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${Math.round(v)} B` : `${Number(v.toPrecision(3))} ${units[i]}`;
+}

@@ -6,12 +6,14 @@ import './kernels/node.js'; // registers the native backend
 export * from './browser.js';
 export { nativeBackend, type NativeState } from './kernels/node.js';
 
-export { loadBrown, loadDataset, loadText, type DatasetOptions } from './data/index.js';
+export { loadBrown, loadDataset, loadText, MAX_TEXT_BYTES, type DataFingerprint, type DatasetOptions } from './data/index.js';
 export {
   batchSeed, bothCallbacks, EVAL_SEED, train,
   type StepEvent, type TrainCallbacks, type TrainData, type TrainOptions, type TrainResult, type TrainStart,
 } from './train/trainer.js';
-export { loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from './train/checkpoint.js';
+export { loadCheckpoint, saveCheckpoint, type LoadedCheckpoint, type LoadOptions } from './train/checkpoint.js';
+export { ensureDir, LOCK_FILE, lockOutDir, type OutLock } from './train/out-dir.js';
+export { availableMemory, checkMemory, type AvailableMemory } from './train/resources.js';
 export { loadModel } from './train/load.js';
 export { readLog, type LogRecord } from './train/run-log.js';
 export {

@@ -1,6 +1,6 @@
 // `mod compare`: dense vs Mixture-of-Depths (learned and random routing) at equal training FLOPs (docs/compare.md).
 // A run stopped by Ctrl-C (SIGINT) or SIGTERM keeps its checkpoint and exits with 128 + the signal's number.
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { CompareHooks, CompareResult } from '../compare/run.js';
@@ -11,6 +11,7 @@ import { addConfigHelp } from './run-config.js';
 import { signalExitCode } from './stop-signal.js';
 import { TrainReport } from './train-report.js';
 import { progressStream } from './train.js';
+import { ensureDir } from '../train/out-dir.js';
 
 export function registerCompare(program: Command, io: Io): void {
   const cmd = program
@@ -113,7 +114,7 @@ function printResult(io: Io, result: CompareResult, opts: CompareOptions): void 
 /** A run's own report, as `mod train` prints it, in train.log of its run directory. */
 function runLog(planned: PlannedRun): ReturnType<NonNullable<CompareHooks['runReport']>> {
   const dir = planned.run.train.out;
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   const file = path.join(dir, 'train.log');
   writeFileSync(file, '');
   const write = (text: string): void => appendFileSync(file, text);

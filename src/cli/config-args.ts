@@ -13,6 +13,7 @@ export function parseValue(spec: FieldSpec, raw: string, key: string): unknown {
     case 'int':
     case 'number':
       if (!NUMBER_RE.test(raw)) throw wrongType(spec, raw, key);
+      if (!Number.isFinite(Number(raw))) throw new ConfigError(`${key}=${raw} is too large for a number: must be ${describe(spec)}`);
       return checkValue(spec, Number(raw), key);
     case 'boolean':
       if (raw !== 'true' && raw !== 'false') throw wrongType(spec, raw, key);
@@ -72,11 +73,23 @@ function helpRows(schema: Schema, defaults: Plain, prefix: string): Array<[strin
 export type KeyKind = 'flag' | 'value' | 'unknown';
 
 /**
- * Splits `--key=value`, `--key value` and bare boolean `--flag` arguments into [key, value] pairs, in order.
+ * Splits `--key=value`, `--key value` and bare boolean `--flag` arguments into [key, value] pairs, in order; a key
+ * given twice is an error (it used to take the last value silently).
  * Values may start with a single dash (`--minLr -1` is rejected later by range, not here); anything else that is
  * not an option is an error.
  */
 export function splitArgs(args: readonly string[], kind: (key: string) => KeyKind): Array<[string, string]> {
+  const out = splitArgList(args, kind);
+  const seen = new Map<string, string>();
+  for (const [key, value] of out) {
+    const before = seen.get(key);
+    if (before !== undefined) throw new ConfigError(`--${key} is given twice (${show(before)} and ${show(value)}): give it once`);
+    seen.set(key, value);
+  }
+  return out;
+}
+
+function splitArgList(args: readonly string[], kind: (key: string) => KeyKind): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;

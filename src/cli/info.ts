@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import { routedK } from '../model/config.js';
 import { forwardFlops, paramCounts, routedLayers, TRAINING_MULTIPLIER, trainingFlops } from '../model/flops.js';
+import { checkArraySizes, trainingMemory } from '../model/memory.js';
 import type { RunConfig } from '../train/config.js';
-import { formatCount, formatShort, formatSi } from '../format.js';
+import { formatBytes, formatCount, formatShort, formatSi } from '../format.js';
 import { formatRows } from './format.js';
 import type { Io } from './io.js';
 import { addConfigHelp, formatRun, resolveRun } from './run-config.js';
@@ -44,7 +45,19 @@ export function formatInfo(run: RunConfig): string {
     ['training per step', `${formatSi(tr.perToken * tokensPerStep, 'FLOP')} (${formatCount(tokensPerStep)} tokens)`],
     ['training run', `${formatSi(tr.perToken * tokensPerStep * train.maxIters, 'FLOP')} (${formatCount(train.maxIters)} steps, without evaluation)`],
   ]);
-  return `${formatRun(run, false)}parameters\n${params}FLOPs (T = ${model.blockSize}; docs/flops.md)\n${flops}${formatRouting(run)}`;
+  return `${formatRun(run, false)}parameters\n${params}FLOPs (T = ${model.blockSize}; docs/flops.md)\n${flops}${formatMemory(run)}${formatRouting(run)}`;
+}
+
+/** The training memory estimate (src/model/memory.ts), which `mod train` checks against the memory available. */
+export function formatMemory(run: RunConfig): string {
+  const { model, train } = run;
+  checkArraySizes(model, train.batchSize);
+  const m = trainingMemory(model, train.batchSize, train.evalIters);
+  return `memory to train (estimate; src/model/memory.ts)\n${formatRows([
+    ['total', formatBytes(m.totalBytes)],
+    ['weights, gradients, AdamW', formatBytes(m.stateBytes)],
+    ['activations', `${formatBytes(m.activationBytes)} (batchSize ${train.batchSize} × T ${model.blockSize})`],
+  ])}`;
 }
 
 /** For a Mixture-of-Depths config: which blocks are routed with their k, and FLOPs against the dense twin. */

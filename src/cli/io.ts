@@ -5,11 +5,14 @@ export interface Io {
   out(text: string): void;
   /** Diagnostics and errors (stderr). */
   err(text: string): void;
+  /** Resolves once everything written to `out` has been handed to the OS (stdout may be asynchronous). */
+  flush?(): Promise<void>;
 }
 
 export const processIo: Io = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
+  flush: () => new Promise((resolve) => void process.stdout.write('', () => resolve())),
 };
 
 /** An Io that records everything, for tests. */

@@ -3,11 +3,11 @@
 // for the config keys, and printing of a resolved run.
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.js';
-import { modelConfigSchema, validateModelConfig } from '../model/config.js';
+import { checkRoutedBlocks, modelConfigSchema, validateModelConfig } from '../model/config.js';
 import { flatKeys, type Plain, type Schema, specOf, unknownKey } from '../model/schema.js';
 import { type RunConfig, type TrainRun, trainConfigSchema, validateTrainConfig } from '../train/config.js';
 import { defaultPresetName, getPreset, presetNames } from '../train/presets.js';
-import { applyOverride, helpLines, type KeyKind, splitArgs } from './config-args.js';
+import { applyOverride, helpLines, type KeyKind, parseValue, splitArgs } from './config-args.js';
 import { formatKeyValues } from './format.js';
 
 /** Adds the presets and every config key (with the default preset's values) to a command's --help. */
@@ -40,22 +40,26 @@ export const runSchema: Schema = { ...trainConfigSchema, ...modelConfigSchema };
 export type RunCommand = 'train' | 'info';
 
 /** Keys that are not config values but options of the command. */
-const COMMAND_KEYS: Record<RunCommand, readonly string[]> = { train: ['preset', 'resume'], info: ['preset'] };
+const COMMAND_KEYS: Record<RunCommand, readonly string[]> = { train: ['preset', 'resume', 'overwrite', 'force', 'skipNonFinite'], info: ['preset'] };
+/** Command keys that are booleans (`--resume` alone means true). */
+const FLAGS = ['resume', 'overwrite', 'force'];
 
 /**
- * Resolves `[--preset NAME] [--key=value | --key value ...]` (and `--resume` for train) to a validated run.
- * Later values of a key win. For `train`, vocabSize is not settable (the tokenizer decides) and a preset that
- * needs a data file must get one.
+ * Resolves `[--preset NAME] [--key=value | --key value ...]` (and `--resume`, `--overwrite`, `--force`,
+ * `--skipNonFinite=N` for train) to a validated run. A key given twice is an error. For `train`, vocabSize is not
+ * settable (the tokenizer decides) and a preset that needs a data file must get one.
  */
 export function resolveRun(args: readonly string[], command: RunCommand): TrainRun & { preset: string } {
   const extra = COMMAND_KEYS[command];
   const pairs = splitArgs(args, (key) => keyKind(key, extra));
   let presetName = defaultPresetName;
-  let resume = false;
+  const flags: Record<string, boolean> = {};
+  let skipNonFinite: number | undefined;
   const overrides: Array<[string, string]> = [];
   for (const [key, value] of pairs) {
     if (key === 'preset' && extra.includes(key)) presetName = value;
-    else if (key === 'resume' && extra.includes(key)) resume = parseFlag(key, value);
+    else if (FLAGS.includes(key) && extra.includes(key)) flags[key] = parseFlag(key, value);
+    else if (key === 'skipNonFinite' && extra.includes(key)) skipNonFinite = parseValue({ type: 'int', min: 0, doc: '' }, value, key) as number;
     else overrides.push([key, value]);
   }
   const preset = getPreset(presetName);
@@ -70,7 +74,13 @@ export function resolveRun(args: readonly string[], command: RunCommand): TrainR
     if (Object.hasOwn(modelConfigSchema, root)) applyOverride(modelConfigSchema, model, key, value);
     else applyOverride(trainConfigSchema, train, key, value);
   }
-  const run = { preset: preset.name, model: validateModelConfig(model), train: validateTrainConfig(train), resume };
+  const run = {
+    preset: preset.name, model: validateModelConfig(model), train: validateTrainConfig(train), resume: flags.resume === true,
+    ...(flags.overwrite === true ? { overwrite: true } : {}),
+    ...(flags.force === true ? { force: true } : {}),
+    ...(skipNonFinite === undefined ? {} : { skipNonFinite }),
+  };
+  checkRoutedBlocks(run.model);
   if (command === 'train' && preset.requiresData && run.train.data === null) {
     throw new ConfigError(`preset ${preset.name} needs a training text file: pass --data PATH (${preset.dataHint ?? 'a UTF-8 text file'})`);
   }
@@ -87,7 +97,7 @@ function isKnown(key: string): boolean {
 }
 
 function keyKind(key: string, extra: readonly string[]): KeyKind {
-  if (key === 'resume' && extra.includes(key)) return 'flag';
+  if (FLAGS.includes(key) && extra.includes(key)) return 'flag';
   if (extra.includes(key)) return 'value';
   if (!isKnown(key)) return 'unknown';
   return specOf(runSchema, key).type === 'boolean' ? 'flag' : 'value';

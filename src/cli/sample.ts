@@ -6,14 +6,15 @@ import type { Command } from 'commander';
 import { Rng } from '../engine/rng.js';
 import { ConfigError } from '../errors.js';
 import { backendInfo } from '../kernels/index.js';
+import type { Tokenizer } from '../data/tokenizer.js';
 import type { Io } from './io.js';
 import { optionValue, positiveInt, seedSpec } from './options.js';
 
 export interface SampleOptions {
   /** Checkpoint directory (a training run's --out). */
   ckpt: string;
-  /** Non-empty text to continue. */
-  prompt: string;
+  /** Non-empty text to continue, or null: a newline, or the vocabulary's first character when it has no newline. */
+  prompt: string | null;
   /** New tokens to generate, >= 1. */
   tokens: number;
   /** > 0. */
@@ -38,14 +39,14 @@ interface RawSampleOpts {
   cache: boolean;
 }
 
-export const sampleDefaults = { prompt: '\n', tokens: 200, temperature: 0.8, topK: null, topP: 1, seed: 1337 } as const;
+export const sampleDefaults = { prompt: null, tokens: 200, temperature: 0.8, topK: null, topP: 1, seed: 1337 } as const;
 
 export function registerSample(program: Command, io: Io): void {
   program
     .command('sample')
     .description('generate text from a checkpoint')
     .requiredOption('--ckpt <dir>', 'checkpoint directory (the --out of a training run)')
-    .option('--prompt <text>', 'text to continue (default: a newline)')
+    .option('--prompt <text>', "text to continue (default: a newline, or the first character of a char vocabulary that has none)")
     .option('--tokens <n>', `new tokens, >= 1 (default ${sampleDefaults.tokens})`)
     .option('--temperature <t>', `> 0 (default ${sampleDefaults.temperature})`)
     .option('--top-k <k>', 'keep the k most likely tokens, integer >= 1 (default: off)')
@@ -60,6 +61,7 @@ export function registerSample(program: Command, io: Io): void {
 export function parseSampleOptions(raw: RawSampleOpts): SampleOptions {
   const prompt = raw.prompt ?? sampleDefaults.prompt;
   if (prompt === '') throw new ConfigError(`--prompt='' is empty: give at least one character`);
+  if (raw.ckpt === '') throw new ConfigError(`--ckpt='' is empty: give a checkpoint directory`);
   return {
     ckpt: raw.ckpt,
     prompt,
@@ -76,10 +78,11 @@ export async function sampleCommand(opts: SampleOptions, io: Io): Promise<void> 
   const { loadModel } = await import('../train/load.js');
   const { generateTokens, kvCacheLogits, windowLogits } = await import('../sample/generate.js');
   const { model, tokenizer } = loadModel(opts.ckpt);
-  const prompt = tokenizer.encode(opts.prompt); // a DataError names a character outside a char vocabulary
+  const text = opts.prompt ?? defaultPrompt(tokenizer);
+  const prompt = tokenizer.encode(text); // a DataError names a character outside a char vocabulary
   const logits = opts.cache ? kvCacheLogits(model) : windowLogits(model);
   const decoder = tokenizer.streamDecoder();
-  io.out(opts.prompt);
+  io.out(text);
   const start = performance.now();
   let n = 0;
   for (const id of generateTokens(model, prompt, { ...opts, maxNewTokens: opts.tokens, rng: new Rng(opts.seed), logits })) {
@@ -89,6 +92,17 @@ export async function sampleCommand(opts: SampleOptions, io: Io): Promise<void> 
   }
   const seconds = (performance.now() - start) / 1000;
   io.out(decoder.flush() + '\n');
+  await io.flush?.(); // the text and its newline first: on a terminal the stats line must not run into it
   const mode = opts.cache ? 'KV cache' : 'no cache';
   io.err(`${n} tokens in ${seconds.toFixed(2)} s: ${(n / seconds).toFixed(1)} tokens/s (${mode}, ${prompt.length}-token prompt, ${backendInfo()})\n`);
+}
+
+/** nanoGPT's default prompt, a newline, when the vocabulary has one; else the vocabulary's first character. */
+function defaultPrompt(tokenizer: Tokenizer): string {
+  try {
+    tokenizer.encode('\n');
+    return '\n';
+  } catch {
+    return tokenizer.decode([0]);
+  }
 }

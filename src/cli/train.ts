@@ -14,7 +14,7 @@ export function registerTrain(program: Command, io: Io): void {
   const cmd = program
     .command('train')
     .description('train a model (default: the brown-small preset on the embedded Brown corpus)')
-    .usage('[--preset NAME] [--key=value ...] [--out DIR] [--data PATH] [--resume]')
+    .usage('[--preset NAME] [--key=value ...] [--out DIR] [--data PATH] [--resume | --overwrite] [--force] [--skipNonFinite=N]')
     .allowUnknownOption()
     .allowExcessArguments()
     .action(async (_opts: unknown, self: Command) => {
@@ -35,7 +35,13 @@ export function registerTrain(program: Command, io: Io): void {
   addConfigHelp(cmd, true, [
     '',
     'Command options:',
-    '  --resume  continue from the checkpoint in --out (same model settings)',
+    '  --resume           continue from the checkpoint in --out (same model settings)',
+    '  --overwrite        start a new run in an --out that holds a checkpoint (replaced at the first evaluation)',
+    '  --force            train even when the memory estimate exceeds the memory available',
+    '  --skipNonFinite=N  skip up to N steps whose loss or gradient norm is NaN/infinite (default 0: stop at the first)',
+    '',
+    'One run at a time per --out (a lock file, train.lock). A run that diverges (NaN/infinite loss) stops with an',
+    'error and leaves its last good checkpoint.',
     '',
     'Ctrl-C stops after the current step and saves a checkpoint (exit code 130); press it again to abort at once.',
   ]);

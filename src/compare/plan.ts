@@ -2,7 +2,7 @@
 // evaluations at the same evenly spaced FLOP points. docs/compare.md explains every choice made here.
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
-import { type ModConfig, modConfigDefaults, type ModelConfig, validateModelConfig } from '../model/config.js';
+import { checkRoutedBlocks, type ModConfig, modConfigDefaults, type ModelConfig, validateModelConfig } from '../model/config.js';
 import { forwardFlops, trainingFlops } from '../model/flops.js';
 import type { TrainRun } from '../train/config.js';
 
@@ -125,6 +125,7 @@ export function variantModels(base: ModelConfig, variants: readonly Variant[], m
   const dense = variantModel(base, 'dense');
   const target = forwardFlops(dense).perSequence;
   const mod = matchSize(variantModel(base, 'mod'), target, match).pick.config;
+  if (variants.some((v) => v !== 'dense')) checkRoutedBlocks(mod); // else mod and random would be dense's twins
   const models = new Map<Variant, ModelConfig>();
   for (const v of variants) {
     if (v === 'dense') models.set(v, dense);
@@ -180,7 +181,7 @@ function plannedRun(opts: PlanOptions, variant: Variant, model: ModelConfig, see
     variant,
     seed,
     name,
-    run: { ...draft, train, resume: false },
+    run: { ...draft, train, resume: false, overwrite: true }, // the comparison owns its run directories
     flopsPerStep,
     forwardFlops: forwardFlops(model).perSequence,
     evalIters: evalPoints(steps, opts.evals),

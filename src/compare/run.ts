@@ -1,7 +1,7 @@
 // `mod compare`: trains every planned run (src/compare/plan.ts) with the trainer, timing its optimizer steps, then
 // writes curves.csv, the plots and report.md (docs/compare.md). It reports through hooks; src/cli/compare.ts
 // shows the progress and writes each run's train.log.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { median } from '../bench/stats.js';
 import { timeTrainSteps } from '../bench/train.js';
@@ -14,6 +14,7 @@ import { type CompareOptions, planComparison, type Plan, type PlannedRun } from 
 import { type CurveRow, lossVsFlopsSpec, lossVsWallSpec, renderSvg, routingSpec } from './plots.js';
 import { curvesCsv, reportMarkdown, type RunSummary, shellQuote } from './report.js';
 import { routingMap } from './routing-map.js';
+import { ensureDir } from '../train/out-dir.js';
 
 export const OUTPUT_FILES = {
   csv: 'curves.csv',
@@ -62,7 +63,7 @@ export async function runComparison(opts: CompareOptions, hooks: CompareHooks = 
   const data = loadDataset({ ...(opts.base.train.data === null ? {} : { data: opts.base.train.data }), tokenizer: opts.base.train.tokenizer, blockSize: opts.base.model.blockSize });
   const base = { ...opts.base, model: { ...opts.base.model, vocabSize: data.tokenizer.vocabSize } };
   const plan = planComparison({ ...opts, base });
-  mkdirSync(opts.out, { recursive: true });
+  ensureDir(opts.out);
   hooks.onPlan?.(plan);
   const runs: RunSummary[] = [];
   for (const [i, planned] of plan.runs.entries()) {
@@ -85,7 +86,7 @@ export async function runComparison(opts: CompareOptions, hooks: CompareHooks = 
 /** Trains one run to its budget; null when the signal stopped it. */
 async function trainOne(planned: PlannedRun, hooks: CompareHooks): Promise<RunSummary | null> {
   const dir = planned.run.train.out;
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   const evalAt = new Set(planned.evalIters);
   // Step times: from the end of the previous step (or evaluation) to the end of this step. The first step's time
   // would include loading the data and building the model, so it is replaced by the run's median.

@@ -2,11 +2,11 @@
 
 import { loadBrown } from './brown.js';
 import { type Dataset, datasetFromSplit, type TokenizerChoice } from './dataset.js';
-import { loadText } from './text.js';
+import { type DataFingerprint, loadText } from './text.js';
 
 export { DataError } from './errors.js';
 export { loadBrown, brownDir, brownSplit, type BrownCorpus, type BrownDoc } from './brown.js';
-export { loadText, readTextFile, expandPath, type TextData } from './text.js';
+export { loadText, readTextFile, expandPath, MAX_TEXT_BYTES, type DataFingerprint, type TextData } from './text.js';
 export { splitText, countCodePoints, TRAIN_FRACTION, type TextSplit } from './split.js';
 export {
   ByteTokenizer, CharTokenizer, createTokenizer, tokenizerFromJSON,
@@ -24,19 +24,16 @@ export interface DatasetOptions {
   blockSize: number;
 }
 
-/** The Brown corpus (default) or text files, split and tokenized. */
-export function loadDataset(opts: DatasetOptions): Dataset {
-  const text = opts.data === undefined ? brownText() : userText(opts.data);
-  return datasetFromSplit(text, opts.tokenizer, opts.blockSize);
+/** The Brown corpus (default) or text files (with their fingerprint), split and tokenized. */
+export function loadDataset(opts: DatasetOptions): Dataset & { fingerprint?: DataFingerprint } {
+  if (opts.data === undefined) return datasetFromSplit(brownText(), opts.tokenizer, opts.blockSize);
+  const t = loadText(opts.data);
+  const dataset = datasetFromSplit({ train: t.train, val: t.val, source: t.description }, opts.tokenizer, opts.blockSize);
+  return { ...dataset, fingerprint: t.fingerprint };
 }
 
 function brownText(): { train: string; val: string; source: string } {
   const b = loadBrown();
   const nVal = b.docs.filter((d) => d.split === 'val').length;
   return { ...b, source: `Brown corpus (${b.docs.length - nVal} train / ${nVal} val documents)` };
-}
-
-function userText(data: string | string[]): { train: string; val: string; source: string } {
-  const t = loadText(data);
-  return { train: t.train, val: t.val, source: t.description };
 }

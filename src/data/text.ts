@@ -6,30 +6,73 @@
 // and with several files the train parts are concatenated (in file order), as are the val parts, so that every
 // file contributes 90% to training and 10% to validation.
 // Files must be UTF-8 text (a leading BOM is dropped); NUL bytes or invalid UTF-8 are errors.
+// Files are read in chunks (no 2 GiB readFile limit). The text is held as one JavaScript string, so all files
+// together may hold at most MAX_TEXT_BYTES bytes (V8's string limit, 2^29 − 24 code units, about 512 MiB); more is a
+// DataError that says so before anything is read.
+// The fingerprint of the text: the paths, their total size and the sha256 of the files' bytes in order (each file's
+// text, as read); checkpoints record it so that `mod eval` can tell when the training text changed.
 
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { formatBytes } from '../format.js';
 import { DataError } from './errors.js';
 import { countCodePoints, splitText, TRAIN_FRACTION, type TextSplit } from './split.js';
 
 export { countCodePoints, splitText, TRAIN_FRACTION, type TextSplit } from './split.js';
+
+/** Bytes of text all data files together may hold: V8's longest string (every byte is at most one code unit). */
+export const MAX_TEXT_BYTES = 2 ** 29 - 24;
+/** Bytes read per read(2) call. */
+const CHUNK_BYTES = 16 * 2 ** 20;
+
+/** Where a text came from and what it was: checkpoints record it (docs/checkpoint-format.md). */
+export interface DataFingerprint {
+  /** The data path(s) as given (a file or a directory each). */
+  path: string | string[];
+  /** Bytes of all files. */
+  bytes: number;
+  /** sha256 (hex) of the files' bytes, in data order. */
+  sha256: string;
+}
 
 export interface TextData extends TextSplit {
   files: string[];
   /** Characters (code points) in all files. */
   chars: number;
   description: string;
+  fingerprint: DataFingerprint;
 }
 
-export function loadText(paths: string | readonly string[]): TextData {
+/** The text of `paths` (files or directories), split 90/10 per file; `maxBytes` caps their total size. */
+export function loadText(paths: string | readonly string[], maxBytes = MAX_TEXT_BYTES): TextData {
   const list = typeof paths === 'string' ? [paths] : [...paths];
   if (list.length === 0) throw new DataError('no data path given: pass --data FILE or --data DIRECTORY');
   const files = list.flatMap(expandPath);
-  const parts = files.map((f) => splitText(readTextFile(f)));
+  checkTotalSize(files, maxBytes);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const parts = files.map((f) => {
+    const buf = readTextBytes(f, maxBytes);
+    hash.update(buf);
+    bytes += buf.length;
+    return splitText(decodeText(buf, f));
+  });
   const train = parts.map((p) => p.train).join('');
   const val = parts.map((p) => p.val).join('');
   const chars = countCodePoints(train) + countCodePoints(val);
-  return { train, val, files, chars, description: describe(list, files, chars) };
+  const fingerprint = { path: typeof paths === 'string' ? paths : [...paths], bytes, sha256: hash.digest('hex') };
+  return { train, val, files, chars, description: describe(list, files, chars), fingerprint };
+}
+
+function tooLarge(what: string, bytes: number, maxBytes: number): DataError {
+  return new DataError(`${what} ${formatBytes(bytes)} of text, more than mod can hold in memory as one text (${formatBytes(maxBytes)}, `
+    + 'the JavaScript string limit): train on a part of it, e.g. the first 400 MB with `head -c 400M FILE > part.txt`');
+}
+
+function checkTotalSize(files: readonly string[], maxBytes: number): void {
+  const total = files.reduce((sum, f) => sum + (statOrNull(f)?.size ?? 0), 0);
+  if (total > maxBytes) throw tooLarge(files.length === 1 ? `data file ${files[0]} holds` : `the ${files.length} data files hold`, total, maxBytes);
 }
 
 /** A file, or the sorted non-hidden non-empty regular files below a directory. */
@@ -57,9 +100,37 @@ function walk(root: string, rel: string): string[] {
   return out;
 }
 
-/** Reads a UTF-8 text file, rejecting empty, binary (NUL bytes) and invalid UTF-8 files. */
-export function readTextFile(file: string): string {
-  const buf = fs.readFileSync(file);
+/** Reads a UTF-8 text file, rejecting empty, binary (NUL bytes), invalid UTF-8 and too large files. */
+export function readTextFile(file: string, maxBytes = MAX_TEXT_BYTES): string {
+  return decodeText(readTextBytes(file, maxBytes), file);
+}
+
+/** A file's bytes, read in chunks; a DataError when it holds more than `maxBytes`. */
+function readTextBytes(file: string, maxBytes: number): Buffer {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw new DataError(`cannot open data file ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): check the --data path`);
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size > maxBytes) throw tooLarge(`data file ${file} holds`, size, maxBytes);
+    const buf = Buffer.allocUnsafe(size);
+    let got = 0;
+    while (got < size) {
+      const n = fs.readSync(fd, buf, got, Math.min(CHUNK_BYTES, size - got), got);
+      if (n === 0) break; // the file shrank while being read
+      got += n;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The text of a file's bytes (see the top of this file for what is rejected). */
+function decodeText(buf: Buffer, file: string): string {
   if (buf.length === 0) throw new DataError(`data file is empty: ${file} (pass a file containing text)`);
   const nul = buf.indexOf(0);
   if (nul >= 0) {
@@ -67,9 +138,10 @@ export function readTextFile(file: string): string {
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(buf);
-  } catch {
-    throw new DataError(`data file is not valid UTF-8: ${file} at byte offset ${firstInvalidUtf8(buf)} `
-      + '(convert it to UTF-8, e.g. with iconv -f latin1 -t utf-8)');
+  } catch (e) {
+    const at = firstInvalidUtf8(buf);
+    if (at < 0) throw new DataError(`data file ${file} (${formatBytes(buf.length)}) could not be decoded as text: ${(e as Error).message}`);
+    throw new DataError(`data file is not valid UTF-8: ${file} at byte offset ${at} (convert it to UTF-8, e.g. with iconv -f latin1 -t utf-8)`);
   }
 }
 

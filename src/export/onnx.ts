@@ -10,7 +10,7 @@
 // softmax row is empty), and Where keeps the update of processed rows only. Exact, but at dense cost.
 // Random routing: the scores are an input, routing_scores (batch, routed blocks, T), since ours draw fresh ones
 // on every forward pass.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { headSize, mlpHidden, routedK, type ModelConfig } from '../model/config.js';
@@ -18,6 +18,7 @@ import { routedLayers } from '../model/flops.js';
 import { ROPE_BASE } from '../nn/attention.js';
 import { GraphBuilder, type ValueSpec } from './onnx-graph.js';
 import { type CausalBias, causalBiases, type ExportSource, readSource, tensor } from './source.js';
+import { ensureDir } from '../train/out-dir.js';
 
 export const ONNX_OPSET = 17;
 const LN_EPS = 1e-5;
@@ -312,7 +313,7 @@ export function buildOnnx(src: ExportSource, opts: OnnxOptions): { bytes: Uint8A
 export function exportOnnx(ckptDir: string, out: string, opts: Partial<OnnxOptions> = {}): OnnxSummary {
   const src = readSource(ckptDir);
   const { bytes, summary } = buildOnnx(src, { seq: opts.seq ?? src.config.blockSize, routing: opts.routing ?? 'topk', causalBias: opts.causalBias ?? 0 });
-  mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  ensureDir(path.dirname(path.resolve(out)));
   writeFileSync(out, bytes);
   return summary;
 }

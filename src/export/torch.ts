@@ -1,13 +1,14 @@
 // A checkpoint as a PyTorch model directory: config.json (the model config, the tokenizer spec and the causal rule's
 // thresholds), model.safetensors (the weights under their checkpoint names), and the package's python/ files:
 // modeling_mod.py (the model, torch only), train_ddp.py (continued training, torchrun + DDP) and README.md.
-import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { routedLayers } from '../model/flops.js';
 import { encodeSafetensors } from '../train/safetensors.js';
 import { type CausalBias, causalBiases, readSource } from './source.js';
+import { ensureDir } from '../train/out-dir.js';
 
 export const TORCH_FORMAT = 'mod-torch';
 export const TORCH_FILES = ['modeling_mod.py', 'train_ddp.py', 'README.md'] as const;
@@ -36,7 +37,7 @@ export function exportTorch(ckptDir: string, outDir: string, opts: TorchOptions 
   const src = readSource(ckptDir);
   if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new ConfigError(`--out ${outDir} is a file: give a directory for the PyTorch files`);
   const causalBias = causalBiases(opts.causalBias, routedLayers(src.config).length);
-  mkdirSync(outDir, { recursive: true });
+  ensureDir(outDir);
   const config = { format: TORCH_FORMAT, formatVersion: 1, model: src.config, tokenizer: src.tokenizer, causalBias };
   writeFileSync(path.join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   writeFileSync(path.join(outDir, 'model.safetensors'), encodeSafetensors(src.tensors, { format: TORCH_FORMAT }));

@@ -35,12 +35,17 @@ export function parseThreads(raw: string, source: string): number {
   return n;
 }
 
+/** MOD_SIMD: unset or empty = the best level the CPU has, else a cap: scalar, avx2 or avx512 (else a ConfigError). */
+export function parseSimd(raw: string | undefined): (typeof simdLevels)[number] | null {
+  if (raw === undefined || raw === '') return null;
+  const level = simdLevels.find((l) => l === raw);
+  if (level === undefined) throw new ConfigError(`MOD_SIMD=${raw} is not a SIMD level; use MOD_SIMD=${simdLevels.join('|')} or leave it unset`);
+  return level;
+}
+
 /** Applies MOD_THREADS and checks MOD_SIMD (which the addon reads itself) before any kernel runs. */
 function applyEnv(addon: Addon): void {
-  const simd = process.env.MOD_SIMD;
-  if (simd !== undefined && simd !== '' && !(simdLevels as readonly string[]).includes(simd)) {
-    throw new ConfigError(`MOD_SIMD=${simd} is not a SIMD level; use MOD_SIMD=${simdLevels.join('|')} or leave it unset`);
-  }
+  parseSimd(process.env.MOD_SIMD);
   const threads = process.env.MOD_THREADS;
   if (threads !== undefined && threads !== '') addon.setThreads(parseThreads(threads, 'MOD_THREADS'));
 }

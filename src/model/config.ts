@@ -100,6 +100,9 @@ export const modelConfigSchema = {
   },
 } as const satisfies SchemaFor<ModelConfig>;
 
+/** The largest head size (nEmbd / nHead) the native attention kernel takes (native/attention.cc). */
+export const MAX_HEAD_SIZE = 1024;
+
 /** nEmbd / nHead. */
 export function headSize(cfg: ModelConfig): number {
   return cfg.nEmbd / cfg.nHead;
@@ -141,6 +144,9 @@ export function validateModelConfig(value: unknown): ModelConfig {
   if (cfg.nEmbd % cfg.nHead !== 0) {
     throw new ConfigError(`nEmbd=${cfg.nEmbd} is not divisible by nHead=${cfg.nHead}: the head size nEmbd/nHead must be an integer`);
   }
+  if (headSize(cfg) > MAX_HEAD_SIZE) {
+    throw new ConfigError(`nEmbd/nHead = ${cfg.nEmbd}/${cfg.nHead} = ${headSize(cfg)} is a larger head than the attention kernel handles (${MAX_HEAD_SIZE}): use more heads (nHead) or a smaller nEmbd`);
+  }
   if (cfg.positions === 'rope' && headSize(cfg) % 2 !== 0) {
     throw new ConfigError(`positions='rope' needs an even head size, but nEmbd/nHead = ${cfg.nEmbd}/${cfg.nHead} = ${headSize(cfg)}`);
   }
@@ -149,4 +155,16 @@ export function validateModelConfig(value: unknown): ModelConfig {
     throw new ConfigError(`mlpRatio=${cfg.mlpRatio} gives a non-integer MLP width mlpRatio·nEmbd = ${hidden}: choose mlpRatio so that it is a whole number`);
   }
   return cfg;
+}
+
+/**
+ * Throws a ConfigError when a config has a `mod` section but no routed block (e.g. nLayer=1: block 0 is never
+ * routed): it would train a dense model under a MoD name. Checked for new runs, not when loading checkpoints.
+ */
+export function checkRoutedBlocks(cfg: ModelConfig): void {
+  const m = cfg.mod;
+  if (m === undefined || m === null) return;
+  for (let l = 0; l < cfg.nLayer; l++) if (isRouted(cfg, l)) return;
+  throw new ConfigError(`mod.every=${m.every} with nLayer=${cfg.nLayer} routes no block (block 0 is never routed; block i is when i % every = every-1): `
+    + `use nLayer >= ${Math.max(2, m.every)}, a smaller mod.every, or mod=null for a dense model`);
 }

@@ -21,12 +21,24 @@ export const FILES = [MODEL_FILE, OPTIMIZER_FILE, CONFIG_FILE] as const;
 export const PREV = '.prev';
 export const TMP = '.tmp';
 
-/** What the run was: model and train config and the tokenizer (opaque JSON from the data layer). */
+/**
+ * The text a run trained on (the data layer's DataFingerprint): the --data path(s) as given, the files' total bytes
+ * and the sha256 of their bytes in order. Absent for the embedded corpus, for token arrays, and in checkpoints saved
+ * before it was added.
+ */
+export interface DataSource {
+  path: string | string[];
+  bytes: number;
+  sha256: string;
+}
+
+/** What the run was: model and train config, the tokenizer (opaque JSON from the data layer), the data source. */
 export interface CheckpointConfig {
   preset?: string;
   model: ModelConfig;
   train: TrainConfig;
   tokenizer: unknown;
+  dataSource?: DataSource;
 }
 
 /** Where training stood. */
@@ -97,6 +109,12 @@ function isRngState(v: unknown): boolean {
     && (rng.spare === null || typeof rng.spare === 'number');
 }
 
+function isDataSource(v: unknown): v is DataSource {
+  const d = v as Partial<DataSource> | null;
+  const isPath = (p: unknown): boolean => typeof p === 'string' || (Array.isArray(p) && p.every((x) => typeof x === 'string'));
+  return typeof d === 'object' && d !== null && isPath(d.path) && isCount(d.bytes) && typeof d.sha256 === 'string' && /^[0-9a-f]{64}$/.test(d.sha256);
+}
+
 function parseConfigDoc(d: Record<string, unknown>): ConfigDoc {
   for (const k of ['iteration', 'tokensSeen', 'optimizerStep']) {
     if (!isCount(d[k])) throw new ConfigError(`${k}=${JSON.stringify(d[k])} must be a non-negative integer`);
@@ -110,11 +128,15 @@ function parseConfigDoc(d: Record<string, unknown>): ConfigDoc {
   if (d.tokenizer === undefined) throw new ConfigError('tokenizer is missing');
   if (d.elapsedMs !== undefined && !isDuration(d.elapsedMs)) throw new ConfigError(`elapsedMs=${JSON.stringify(d.elapsedMs)} must be a number >= 0`);
   if (d.preset !== undefined && typeof d.preset !== 'string') throw new ConfigError('preset must be a string');
+  if (d.dataSource !== undefined && !isDataSource(d.dataSource)) {
+    throw new ConfigError(`dataSource=${JSON.stringify(d.dataSource)} must be {"path": string, "bytes": integer, "sha256": 64 hex digits}`);
+  }
   const config: CheckpointConfig = {
     ...(typeof d.preset === 'string' ? { preset: d.preset } : {}),
     model: validateModelConfig(d.model),
     train: validateTrainConfig(d.train),
     tokenizer: d.tokenizer,
+    ...(isDataSource(d.dataSource) ? { dataSource: d.dataSource } : {}),
   };
   const meta: CheckpointMeta = {
     iteration: d.iteration as number,

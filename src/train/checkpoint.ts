@@ -7,7 +7,6 @@ import {
   existsSync,
   fsyncSync,
   linkSync,
-  mkdirSync,
   openSync,
   readFileSync,
   renameSync,
@@ -16,11 +15,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, ResourceError } from '../errors.js';
 import {
   CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CONFIG_FILE, type Checkpoint, type ConfigDoc, FILES, type LoadedCheckpoint, MODEL_FILE,
   OPTIMIZER_FILE, PREV, TMP, checkTensorFile, damaged, isDuration, optimizerProblem, parseCheckpointConfig, show,
 } from './checkpoint-format.js';
+import { ensureDir } from './out-dir.js';
 import type { Metadata, TensorMap } from './safetensors.js';
 import { readHeader, writeSafetensors } from './safetensors-file.js';
 
@@ -102,9 +102,41 @@ export function saveSteps(dir: string, ckpt: Checkpoint): SaveStep[] {
   return steps;
 }
 
-/** Saves a checkpoint into `dir` (created if needed). A crash at any point leaves the previous one loadable. */
+/**
+ * Saves a checkpoint into `dir` (created if needed). A crash at any point leaves the previous one loadable; a
+ * failure (a full disk) removes the save's temporary files, and one from the environment is a ResourceError.
+ */
 export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
-  for (const step of saveSteps(dir, ckpt)) step.run();
+  const steps = saveSteps(dir, ckpt);
+  try {
+    for (const step of steps) step.run();
+  } catch (e) {
+    for (const f of FILES) {
+      try {
+        unlinkIfExists(path.join(dir, f + TMP));
+      } catch {
+        // best effort: the next save replaces it
+      }
+    }
+    throw saveFailure(dir, e);
+  }
+}
+
+const SAVE_FAILURES: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device: free some disk space',
+  EDQUOT: 'disk quota exceeded: free some space',
+  EACCES: 'permission denied: make the directory writable',
+  EPERM: 'operation not permitted: make the directory writable',
+  EROFS: 'read-only file system: use a writable --out',
+  EIO: 'input/output error: check the disk',
+};
+
+function saveFailure(dir: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  const what = code === undefined ? undefined : SAVE_FAILURES[code];
+  if (what === undefined) return e;
+  const kept = existsSync(path.join(dir, CONFIG_FILE)) ? 'the previous checkpoint there is intact' : 'no checkpoint was saved';
+  return new ResourceError(`cannot save the checkpoint in ${dir}: ${what} (${code}); ${kept}; then run again (with --resume to continue from the checkpoint)`);
 }
 
 function checkForSave(ckpt: Checkpoint): void {
@@ -136,6 +168,7 @@ function configJson(ckpt: Checkpoint, saveId: string): string {
     model: c.model,
     train: c.train,
     tokenizer: c.tokenizer,
+    ...(c.dataSource === undefined ? {} : { dataSource: c.dataSource }),
   };
   return JSON.stringify(doc, null, 2) + '\n';
 }
@@ -152,7 +185,7 @@ function linkPrev(dir: string, f: string): void {
  * (restoring the previous one over a half-committed current set), then removes them.
  */
 function prepareDir(dir: string): void {
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   const prevs = FILES.filter((f) => existsSync(path.join(dir, f + PREV)));
   if (prevs.length === 0) return;
   if (setProblem(dir, '') !== null && setProblem(dir, PREV) === null) {
@@ -170,8 +203,18 @@ function prepareDir(dir: string): void {
 
 // ---------------------------------------------------------------- loading
 
-/** Loads the checkpoint in `dir`, falling back to the previous one if the last save was interrupted. */
-export function loadCheckpoint(dir: string): LoadedCheckpoint {
+export interface LoadOptions {
+  /** Read optimizer.safetensors (default true); inference (eval, sample, export) needs only the model. */
+  optimizer?: boolean;
+}
+
+/**
+ * Loads the checkpoint in `dir`, falling back to the previous one if the last save was interrupted. Without the
+ * optimizer, `optimizer` is an empty map.
+ */
+export function loadCheckpoint(dir: string, options: LoadOptions = {}): LoadedCheckpoint {
+  const withOptimizer = options.optimizer !== false;
+  if (dir === '') throw new CheckpointError("the checkpoint directory is '' (empty): pass the output directory (--out) of a training run");
   if (!existsSync(dir)) throw new CheckpointError(`${dir}: no such directory; pass the output directory (--out) of a training run`);
   if (!statSync(dir).isDirectory()) throw new CheckpointError(`${dir}: not a directory; pass the output directory (--out) of a training run`);
   const hasPrev = FILES.every((f) => existsSync(path.join(dir, f + PREV)));
@@ -179,20 +222,21 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
     throw new CheckpointError(`${dir}: not a checkpoint directory (no ${CONFIG_FILE}); pass the output directory (--out) of a training run`);
   }
   try {
-    return { ...loadSet(dir, ''), recovered: false };
+    return { ...loadSet(dir, '', withOptimizer), recovered: false };
   } catch (e) {
     if (!(e instanceof CheckpointError) || !hasPrev) throw e;
     try {
-      return { ...loadSet(dir, PREV), recovered: true };
+      return { ...loadSet(dir, PREV, withOptimizer), recovered: true };
     } catch {
       throw e;
     }
   }
 }
 
-function loadSet(dir: string, suffix: string): Checkpoint {
+function loadSet(dir: string, suffix: string, withOptimizer: boolean): Checkpoint {
   const doc = readConfig(path.join(dir, CONFIG_FILE + suffix));
   const model = readTensors(path.join(dir, MODEL_FILE + suffix), doc, 'model');
+  if (!withOptimizer) return { config: doc.config, tensors: model.tensors, optimizer: new Map(), meta: doc.meta };
   const optimizer = readTensors(path.join(dir, OPTIMIZER_FILE + suffix), doc, 'optimizer');
   const problem = optimizerProblem(model.tensors, optimizer.tensors);
   if (problem !== null) throw damaged(path.join(dir, OPTIMIZER_FILE + suffix), problem);

@@ -88,4 +88,10 @@ export interface RunConfig {
 export interface TrainRun extends RunConfig {
   /** Continue from the checkpoint in `train.out` (its configs must match, see the trainer). */
   resume?: boolean;
+  /** Start afresh in a `train.out` that holds a checkpoint (refused without it); replaced at the first evaluation. */
+  overwrite?: boolean;
+  /** Train even when the memory estimate exceeds the memory available. */
+  force?: boolean;
+  /** Skip up to this many steps whose loss or gradient norm is not finite (default 0: stop at the first). */
+  skipNonFinite?: number;
 }

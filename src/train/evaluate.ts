@@ -9,6 +9,7 @@
 // (what sampling does; docs/causal-routing.md), or one of them with --routing. Per routed block: the accuracy,
 // precision and recall of the causal rule against top-k membership (counted in the top-k pass, on the inputs top-k
 // routing gives the block) and the fraction of tokens the causal rule processes (the causal pass).
+import { existsSync } from 'node:fs';
 import { DataError, expandPath, loadDataset, readTextFile, type Tokenizer } from '../data/index.js';
 import { noGrad, releaseGraph } from '../engine/autograd.js';
 import type { GPT, LayerRouting } from '../model/gpt.js';
@@ -115,23 +116,38 @@ interface EvalTokens {
   source: string;
 }
 
-/** The checkpoint's validation split, re-derived from its data source with its tokenizer. */
+/**
+ * The checkpoint's validation split, re-derived from its data source with its tokenizer. A checkpoint that recorded
+ * its data's fingerprint refuses a source that is gone or whose bytes changed: its "validation split" would be other
+ * text than the model was validated on.
+ */
 function validationTokens(config: CheckpointConfig, tokenizer: Tokenizer, dir: string): EvalTokens {
   const data = config.train.data;
+  const recorded = config.dataSource;
+  const fix = `pass --data FILE to evaluate on a file (e.g. --data ${data ?? 'FILE'} for the text as it is now)`;
+  if (data !== null && recorded !== undefined && !existsSync(data)) {
+    throw new DataError(`the training text of ${dir}, ${data}, is gone, so its validation split cannot be rebuilt: ${fix}`);
+  }
+  let d: ReturnType<typeof loadDataset>;
   try {
-    const d = loadDataset({ ...(data === null ? {} : { data }), tokenizer, blockSize: config.model.blockSize });
-    return { tokens: d.val, source: `validation split of ${d.source}` };
+    d = loadDataset({ ...(data === null ? {} : { data }), tokenizer, blockSize: config.model.blockSize });
   } catch (e) {
     if (e instanceof DataError && data !== null) {
       throw new DataError(`cannot rebuild the validation split of ${dir}: ${e.message}; or pass --data FILE to evaluate on a file`);
     }
     throw e;
   }
+  const now = d.fingerprint;
+  if (recorded !== undefined && now !== undefined && (now.sha256 !== recorded.sha256 || now.bytes !== recorded.bytes)) {
+    throw new DataError(`the training text ${data} changed since ${dir} was trained (${recorded.bytes} bytes, sha256 ${recorded.sha256.slice(0, 12)}… then; `
+      + `${now.bytes} bytes, ${now.sha256.slice(0, 12)}… now), so its validation split is not the one the model was validated on: ${fix}`);
+  }
+  return { tokens: d.val, source: `validation split of ${d.source}` };
 }
 
 /** The whole of `file` (a directory: its files concatenated, in data-layer order), encoded with `tokenizer`. */
 function fileTokens(file: string, tokenizer: Tokenizer, t: number): EvalTokens {
-  const tokens = tokenizer.encode(expandPath(file).map(readTextFile).join(''));
+  const tokens = tokenizer.encode(expandPath(file).map((f) => readTextFile(f)).join(''));
   if (windowCount(tokens.length, t) === 0) {
     throw new DataError(`${file} has ${tokens.length} ${tokenizer.kind} tokens, fewer than blockSize+1 = ${t + 1} for one window: use a longer file`);
   }

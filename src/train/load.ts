@@ -5,8 +5,11 @@ import { type LoadedModel, modelFromTensors } from './model-files.js';
 
 export type { LoadedModel } from './model-files.js';
 
-/** Loads the checkpoint in `dir` with its model and tokenizer (a CheckpointError or DataError on a problem). */
+/**
+ * Loads the checkpoint in `dir` with its model and tokenizer (a CheckpointError or DataError on a problem). The
+ * optimizer state is not read: a checkpoint without optimizer.safetensors serves for inference.
+ */
 export function loadModel(dir: string): LoadedModel & { iteration: number } {
-  const checkpoint = loadCheckpoint(dir);
+  const checkpoint = loadCheckpoint(dir, { optimizer: false });
   return { ...modelFromTensors(checkpoint.config, checkpoint.tensors, dir), iteration: checkpoint.meta.iteration };
 }

@@ -12,8 +12,22 @@ export function parameterTensors(model: Module): TensorMap {
   return map;
 }
 
-/** Copies `tensors` into the model's parameters; names and shapes must match exactly. */
+/** The name of the first tensor holding a NaN or an infinity, or null. */
+export function firstNonFinite(tensors: TensorMap): string | null {
+  for (const [name, t] of tensors) {
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return name;
+  }
+  return null;
+}
+
+/** Copies `tensors` into the model's parameters; names and shapes must match exactly, and every value be finite. */
 export function loadParameters(model: Module, tensors: TensorMap, source: string): void {
+  const bad = firstNonFinite(tensors);
+  if (bad !== null) {
+    throw new CheckpointError(`${source}: tensor ${bad} holds NaN or infinite values (the run that saved it had diverged): `
+      + 'use a checkpoint saved before that, or train again with a lower --lr');
+  }
   const params = model.namedParameters();
   const expected = new Set(params.map(([name]) => name));
   const extra = [...tensors.keys()].filter((name) => !expected.has(name));

@@ -5,7 +5,8 @@
 // BCE), backward with the loss scaled by 1/micro-batches (gradient accumulation), release the graph. Then each
 // parameter group's gradient norm is clipped on its own (the model's, then the causal predictors', so that the
 // predictors cannot change the model's update through a shared norm), AdamW steps at this step's lr, and the
-// gradients are zeroed.
+// gradients are zeroed. A step whose loss or a gradient norm is not finite is not applied (`applied: false`): one
+// bad batch must not turn every weight into NaN; the caller decides whether to stop or go on.
 import { backward, releaseGraph, zeroGrad } from '../engine/autograd.js';
 import type { Batch } from '../data/batches.js';
 import type { GPT } from '../model/gpt.js';
@@ -23,6 +24,11 @@ export interface StepResult {
   loss: number;
   /** Each clip group's gradient norm before clipping: the model's, then the causal predictors' (if any). */
   gradNorms: number[];
+  /**
+   * False when the loss or a gradient norm was not finite (NaN or ±Infinity): the update was then not applied (the
+   * weights and AdamW's state are unchanged) and the gradients were zeroed.
+   */
+  applied: boolean;
 }
 
 /** One optimizer step over one batch, or over several micro-batches whose gradients accumulate. */
@@ -39,7 +45,9 @@ export function trainStep(model: GPT, optimizer: AdamW, batch: Batch | readonly 
   }
   const maxNorm = options.gradClip > 0 ? options.gradClip : Number.POSITIVE_INFINITY;
   const gradNorms = model.clipGroups().map((group) => clipGradNorm(group, maxNorm));
-  optimizer.step({ lr: options.lr });
+  const loss = lossSum / micro.length;
+  const applied = Number.isFinite(loss) && gradNorms.every(Number.isFinite);
+  if (applied) optimizer.step({ lr: options.lr });
   zeroGrad(model.parameters());
-  return { loss: lossSum / micro.length, gradNorms };
+  return { loss, gradNorms, applied };
 }

@@ -13,23 +13,33 @@
 // This is a library function: it reports through callbacks (start, notices, steps, evaluations, checkpoints),
 // never writes to the terminal, and stops on an AbortSignal after the current step, saving a checkpoint first.
 // src/cli/train.ts turns the callbacks into the progress bar and log lines and maps Ctrl-C to the signal.
-import { existsSync, mkdirSync } from 'node:fs';
+//
+// Runs never lose work (docs/reliability.md): the output directory is locked for the run (out-dir.ts); a new run
+// into a directory holding a checkpoint needs `overwrite`, and keeps the old log.jsonl until its own first
+// checkpoint commits (run-log.ts); a config whose memory estimate exceeds the memory available is refused before
+// anything is allocated (resources.ts); and a step whose loss or gradient norm is not finite is never applied: the
+// run stops with a DivergenceError (or skips up to `skipNonFinite` such batches), and a model or optimizer state
+// that is not finite is never saved, so the last good checkpoint stays.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { evalBatches, loadDataset, randomBatch, tokenizerFromJSON, type Batch, type Tokenizer } from '../data/index.js';
 import { noGrad, releaseGraph } from '../engine/autograd.js';
 import { Rng } from '../engine/rng.js';
-import { ConfigError } from '../errors.js';
-import { type ModelConfig, validateModelConfig } from '../model/config.js';
+import { ConfigError, DivergenceError } from '../errors.js';
+import { checkRoutedBlocks, type ModelConfig, validateModelConfig } from '../model/config.js';
 import { trainingFlops } from '../model/flops.js';
 import { GPT } from '../model/gpt.js';
+import { checkArraySizes, trainingMemory } from '../model/memory.js';
 import { AdamW } from './adamw.js';
 import { causalRecord } from './causal-stats.js';
-import { CONFIG_FILE, loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
+import { CONFIG_FILE, type DataSource, loadCheckpoint, PREV, saveCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { type TrainConfig, type TrainRun, validateTrainConfig } from './config.js';
-import { loadOptimizer, loadParameters, optimizerTensors, parameterTensors } from './model-state.js';
-import { appendLog, truncateLog, type LogRecord } from './run-log.js';
+import { firstNonFinite, loadOptimizer, loadParameters, optimizerTensors, parameterTensors } from './model-state.js';
+import { ensureDir, lockOutDir } from './out-dir.js';
+import { checkMemory } from './resources.js';
+import { appendLog, commitLog, settleLog, stageLog, truncateLog, type LogRecord } from './run-log.js';
 import { learningRate } from './schedule.js';
-import { trainStep } from './step.js';
+import { type StepResult, trainStep } from './step.js';
 
 export type { TrainRun } from './config.js';
 
@@ -48,6 +58,8 @@ export interface TrainData {
   val: Int32Array;
   /** Where the text came from, for messages. */
   source?: string;
+  /** The text files' fingerprint, recorded in checkpoints (loadDataset gives it for --data files). */
+  fingerprint?: DataSource;
 }
 
 /** What a run is about to do, told once before the first step. */
@@ -152,6 +164,10 @@ interface Session {
   /** Iteration of the last checkpoint written. */
   savedAt: number;
   stepMs: number[];
+  /** A new run whose log replaces log.jsonl when its first checkpoint commits (run-log.ts). */
+  freshLog: boolean;
+  /** Steps skipped for a non-finite loss or gradient norm in this session. */
+  skipped: number;
 }
 
 /**
@@ -160,15 +176,49 @@ interface Session {
  */
 export async function train(spec: TrainRun, options: TrainOptions = {}): Promise<TrainResult> {
   const startMs = performance.now();
-  const run: TrainRun = { ...spec, model: validateModelConfig(spec.model), train: validateTrainConfig(spec.train) };
+  const run = checkRun(spec);
   const ckpt = run.resume === true ? loadResumeCheckpoint(run) : null;
+  if (ckpt === null) checkFresh(run);
   const s = setup(run, ckpt, startMs, options);
   if (ckpt !== null && s.state.iteration >= s.cfg.maxIters) {
     notice(s, `the checkpoint is already at iteration ${s.state.iteration} >= maxIters=${s.cfg.maxIters}: nothing to train (raise --maxIters to continue)`);
     return result(s, null, false);
   }
-  prepareOutDir(s, ckpt);
-  return loop(s);
+  ensureDir(s.cfg.out);
+  const lock = lockOutDir(s.cfg.out, (m) => notice(s, m));
+  try {
+    prepareOutDir(s, ckpt);
+    return await loop(s);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Validates a run before anything is loaded or allocated: configs, array sizes, memory. */
+function checkRun(spec: TrainRun): TrainRun {
+  const run: TrainRun = { ...spec, model: validateModelConfig(spec.model), train: validateTrainConfig(spec.train) };
+  checkRoutedBlocks(run.model);
+  checkArraySizes(run.model, run.train.batchSize);
+  checkMemory(trainingMemory(run.model, run.train.batchSize, run.train.evalIters), run.force === true);
+  const skip = run.skipNonFinite ?? 0;
+  if (!Number.isSafeInteger(skip) || skip < 0) throw new ConfigError(`skipNonFinite=${skip} is out of range: must be an integer >= 0`);
+  if (run.resume === true && run.overwrite === true) {
+    throw new ConfigError('--resume and --overwrite contradict each other: --resume continues the checkpoint in --out, --overwrite replaces it');
+  }
+  return run;
+}
+
+/** Whether `out` holds a checkpoint (or the previous one of an interrupted save). */
+function holdsCheckpoint(out: string): boolean {
+  return existsSync(path.join(out, CONFIG_FILE)) || existsSync(path.join(out, CONFIG_FILE + PREV));
+}
+
+/** A new run may not replace a checkpoint unless told to. */
+function checkFresh(run: TrainRun): void {
+  const out = run.train.out;
+  if (run.overwrite !== true && holdsCheckpoint(out)) {
+    throw new ConfigError(`${out} holds a checkpoint: add --resume to continue it, --overwrite to replace it with a new run, or choose another --out`);
+  }
 }
 
 // ---------------------------------------------------------------- setup
@@ -211,7 +261,8 @@ function setup(run: TrainRun, ckpt: LoadedCheckpoint | null, startMs: number, op
   // Given tokens: the checkpoint records their tokenizer's kind (there is no data path to record).
   const cfg = options.data === undefined ? run.train : { ...run.train, tokenizer: data.tokenizer.kind };
   const modelConfig: ModelConfig = { ...run.model, vocabSize: data.tokenizer.vocabSize };
-  if (ckpt !== null) checkResumable(run, ckpt, modelConfig, options);
+  if (ckpt !== null) checkResumable(run, ckpt, modelConfig, data, options);
+  checkArraySizes(modelConfig, cfg.batchSize);
   const model = new GPT(modelConfig, new Rng(cfg.seed));
   const opt = new AdamW(model.namedParameters(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
   const batchRng = new Rng(batchSeed(cfg.seed));
@@ -223,6 +274,8 @@ function setup(run: TrainRun, ckpt: LoadedCheckpoint | null, startMs: number, op
     flopsPerToken: trainingFlops(modelConfig).perToken,
     savedAt: ckpt === null ? -1 : state.iteration,
     stepMs: [],
+    freshLog: ckpt === null,
+    skipped: 0,
   };
   options.onStart?.({
     model, data, iteration: state.iteration, resumed: ckpt !== null, flopsPerToken: s.flopsPerToken,
@@ -235,13 +288,17 @@ function notice(s: { options: TrainOptions }, message: string): void {
   s.options.onNotice?.(message);
 }
 
-/** Creates the output directory and cuts log.jsonl back to the starting iteration (emptied for a new run). */
+/**
+ * A resumed run: settles a log a kill left staged, and cuts log.jsonl back to the checkpoint's iteration. A new run
+ * leaves log.jsonl alone until its first checkpoint commits.
+ */
 function prepareOutDir(s: Session, ckpt: LoadedCheckpoint | null): void {
   const out = s.cfg.out;
-  if (ckpt === null && existsSync(path.join(out, CONFIG_FILE))) {
-    notice(s, `note: ${out} holds a checkpoint; this new run replaces it at its first evaluation (add --resume to continue it instead)`);
+  if (ckpt === null) {
+    if (holdsCheckpoint(out)) notice(s, `note: ${out} holds a checkpoint; this new run replaces it at its first evaluation (add --resume to continue it instead)`);
+    return;
   }
-  mkdirSync(out, { recursive: true });
+  settleLog(out, ckpt.meta);
   truncateLog(out, s.state.iteration);
 }
 
@@ -252,7 +309,7 @@ function fixedEvalSets(data: TrainData, cfg: TrainConfig, t: number): Session['e
   };
 }
 
-function checkResumable(run: TrainRun, ckpt: LoadedCheckpoint, modelConfig: ModelConfig, options: TrainOptions): void {
+function checkResumable(run: TrainRun, ckpt: LoadedCheckpoint, modelConfig: ModelConfig, data: TrainData, options: TrainOptions): void {
   const diffs = modelDiffs(ckpt.config.model, modelConfig);
   if (diffs.length > 0) {
     throw new ConfigError(`--resume: the checkpoint in ${run.train.out} has a different model: ${diffs.join(', ')}; `
@@ -260,6 +317,10 @@ function checkResumable(run: TrainRun, ckpt: LoadedCheckpoint, modelConfig: Mode
   }
   const changed = trainDiffs(ckpt.config.train, run.train);
   if (changed.length > 0) notice({ options }, `note: resuming with changed train settings: ${changed.join(', ')}`);
+  const before = ckpt.config.dataSource;
+  if (before !== undefined && data.fingerprint !== undefined && before.sha256 !== data.fingerprint.sha256) {
+    notice({ options }, `note: the training text changed since the checkpoint was saved (sha256 ${before.sha256.slice(0, 12)}… then, ${data.fingerprint.sha256.slice(0, 12)}… now)`);
+  }
   if (ckpt.recovered) notice({ options }, `note: the last save in ${run.train.out} was interrupted; resuming from the previous checkpoint`);
 }
 
@@ -290,7 +351,9 @@ async function loop(s: Session): Promise<TrainResult> {
     const t0 = performance.now();
     const lr = learningRate(cfg, state.iteration);
     for (const b of micro) randomBatch(s.data.train, cfg.batchSize, T, s.batchRng, b);
-    const { loss, gradNorms } = trainStep(s.model, s.opt, micro, { lr, gradClip: cfg.gradClip });
+    const step = trainStep(s.model, s.opt, micro, { lr, gradClip: cfg.gradClip });
+    if (!step.applied) skipOrStop(s, step, lr);
+    const { loss, gradNorms } = step;
     state.iteration++;
     state.tokensSeen += tokensPerStep;
     const ms = performance.now() - t0;
@@ -303,7 +366,7 @@ async function loop(s: Session): Promise<TrainResult> {
     }
     await yieldToEventLoop();
     if (s.options.signal?.aborted === true && state.iteration < cfg.maxIters) {
-      if (s.savedAt !== state.iteration) save(s);
+      if (s.savedAt !== state.iteration) save(s, null);
       return result(s, last, true);
     }
   }
@@ -315,6 +378,35 @@ function result(s: Session, last: LogRecord | null, aborted: boolean): TrainResu
     iteration: s.state.iteration, aborted, last, bestValLoss: s.state.bestValLoss, out: s.cfg.out,
     model: s.model, tokenizer: s.data.tokenizer, stepMs: s.stepMs,
   };
+}
+
+/** "the loss is NaN", "the gradient norm is Infinity (causal predictors)". */
+function nonFiniteWhat(step: StepResult): string {
+  if (!Number.isFinite(step.loss)) return `the loss is ${step.loss}`;
+  const i = step.gradNorms.findIndex((n) => !Number.isFinite(n));
+  return `the gradient norm${i > 0 ? ' of the causal predictors' : ''} is ${step.gradNorms[i]}`;
+}
+
+/** The step's update was not applied: skip the batch if allowed (and the weights are still finite), else stop. */
+function skipOrStop(s: Session, step: StepResult, lr: number): void {
+  const at = s.state.iteration + 1;
+  const limit = s.run.skipNonFinite ?? 0;
+  const what = nonFiniteWhat(step);
+  if (s.skipped < limit && firstNonFinite(parameterTensors(s.model)) === null) {
+    s.skipped++;
+    notice(s, `note: iteration ${at}: ${what}; batch skipped, weights unchanged (${s.skipped} of --skipNonFinite=${limit})`);
+    return;
+  }
+  throw divergence(s, at, `${what} (lr ${lr.toExponential(2)})`);
+}
+
+/** The one-line error of a diverged run: where, what, which checkpoint is intact, and what to change. */
+function divergence(s: Session, iteration: number, what: string): DivergenceError {
+  const { cfg } = s;
+  const kept = s.savedAt >= 0 ? `the checkpoint of iteration ${s.savedAt} in ${cfg.out} is untouched` : 'no checkpoint of this run was saved';
+  const clip = cfg.gradClip > 0 ? `a smaller --gradClip (now ${cfg.gradClip})` : 'gradient clipping (--gradClip=1)';
+  return new DivergenceError(`training diverged at iteration ${iteration}: ${what}; ${kept}; `
+    + `lower --lr (now ${cfg.lr}) or use ${clip}${s.savedAt > 0 ? ', then --resume or train again' : ', then train again'}`, iteration);
 }
 
 /** Lets pending signal handlers, timers and abort events run. */
@@ -340,6 +432,9 @@ async function evaluateAndSave(s: Session, lr: number): Promise<LogRecord> {
   const { state } = s;
   const trainLoss = await meanLoss(s.model, s.evalSets.train);
   const valLoss = await meanLoss(s.model, s.evalSets.val);
+  if (!Number.isFinite(trainLoss) || !Number.isFinite(valLoss)) {
+    throw divergence(s, state.iteration, `the evaluation loss is ${Number.isFinite(trainLoss) ? valLoss : trainLoss} (train ${trainLoss}, val ${valLoss})`);
+  }
   if (state.bestValLoss === null || valLoss < state.bestValLoss) state.bestValLoss = valLoss;
   const record: LogRecord = {
     iter: state.iteration,
@@ -351,8 +446,7 @@ async function evaluateAndSave(s: Session, lr: number): Promise<LogRecord> {
     elapsedMs: elapsedMs(s),
     ...causalRecord(s.model, s.evalSets.val),
   };
-  appendLog(s.cfg.out, record);
-  save(s);
+  save(s, record);
   s.options.onEval?.(record);
   return record;
 }
@@ -361,12 +455,26 @@ function elapsedMs(s: Session): number {
   return s.state.priorMs + (performance.now() - s.startMs);
 }
 
-function save(s: Session): void {
+/**
+ * Logs `record` (if any) and saves a checkpoint, unless the weights or AdamW's moments are not finite (a
+ * DivergenceError: the last checkpoint stays). A new run's log replaces log.jsonl once its first checkpoint commits.
+ */
+function save(s: Session, record: LogRecord | null): void {
   const { state } = s;
+  const tensors = parameterTensors(s.model);
+  const optimizer = optimizerTensors(s.model, s.opt.exportState());
+  const bad = firstNonFinite(tensors) ?? firstNonFinite(optimizer);
+  if (bad !== null) throw divergence(s, state.iteration, `${bad} is not finite, so it was not saved`);
+  if (s.freshLog) stageLog(s.cfg.out, record === null ? [] : [record]);
+  else if (record !== null) appendLog(s.cfg.out, record);
   saveCheckpoint(s.cfg.out, {
-    config: { ...(s.run.preset === undefined ? {} : { preset: s.run.preset }), model: s.modelConfig, train: s.cfg, tokenizer: s.data.tokenizer.toJSON() },
-    tensors: parameterTensors(s.model),
-    optimizer: optimizerTensors(s.model, s.opt.exportState()),
+    config: {
+      ...(s.run.preset === undefined ? {} : { preset: s.run.preset }),
+      model: s.modelConfig, train: s.cfg, tokenizer: s.data.tokenizer.toJSON(),
+      ...(s.data.fingerprint === undefined ? {} : { dataSource: s.data.fingerprint }),
+    },
+    tensors,
+    optimizer,
     meta: {
       iteration: state.iteration,
       tokensSeen: state.tokensSeen,
@@ -377,6 +485,10 @@ function save(s: Session): void {
       ...(s.modelConfig.mod?.routing === 'random' ? { routingRng: s.model.routingRng.getState() } : {}),
     },
   });
+  if (s.freshLog) {
+    commitLog(s.cfg.out);
+    s.freshLog = false;
+  }
   s.savedAt = state.iteration;
   s.options.onCheckpoint?.({ iteration: state.iteration, out: s.cfg.out });
 }

@@ -59,10 +59,13 @@ describe('errors', () => {
     assert.equal(r.stderr.split('\n').length, 2);
   });
 
-  it('unexpected errors print the stack and give exit code 1', () => {
+  it('unexpected errors: one line and exit code 1; the stack only with MOD_DEBUG=1', () => {
     const io = captureIo();
-    assert.equal(reportError(new TypeError('boom'), io), 1);
-    assert.match(io.stderr, /^TypeError: boom\n\s+at /);
+    assert.equal(reportError(new TypeError('boom\nsecond line'), io, {}), 1);
+    assert.equal(io.stderr, 'error: internal error: TypeError: boom second line (run with MOD_DEBUG=1 for the stack)\n');
+    const debug = captureIo();
+    assert.equal(reportError(new TypeError('boom'), debug, { MOD_DEBUG: '1' }), 1);
+    assert.match(debug.stderr, /^TypeError: boom\n\s+at /);
     const io2 = captureIo();
     assert.equal(reportError(new UserError('multi\nline'), io2), 2);
     assert.equal(io2.stderr, 'error: multi line\n');
@@ -91,7 +94,7 @@ describe('mod sample / mod eval options', () => {
   const raw = { ckpt: 'out/x', cache: true };
 
   it('defaults and parsed values', () => {
-    assert.deepEqual(parseSampleOptions(raw), { ckpt: 'out/x', prompt: '\n', tokens: 200, temperature: 0.8, topK: null, topP: 1, seed: 1337, cache: true });
+    assert.deepEqual(parseSampleOptions(raw), { ckpt: 'out/x', prompt: null, tokens: 200, temperature: 0.8, topK: null, topP: 1, seed: 1337, cache: true });
     const o = parseSampleOptions({ ...raw, prompt: 'The', tokens: '5', temperature: '1.5', topK: '40', topP: '0.9', seed: '7', cache: false });
     assert.deepEqual(o, { ckpt: 'out/x', prompt: 'The', tokens: 5, temperature: 1.5, topK: 40, topP: 0.9, seed: 7, cache: false });
   });

@@ -9,7 +9,7 @@ import { captureIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { readLog } from '../../src/train/run-log.js';
-import { TINY_ARGS, reportedTrain, tempDir, tinyRun, tinyTextFile } from '../train/fixtures/tiny-run.js';
+import { TINY_ARGS, reportedTrain, tempDir, tinyArgs, tinyRun, tinyTextFile } from '../train/fixtures/tiny-run.js';
 
 const dir = tempDir('mod-cli-');
 const data = tinyTextFile(dir);
@@ -33,7 +33,7 @@ describe('mod train', () => {
   });
 
   test('--resume with another model config: one-line error, exit 2', async () => {
-    const r = await run('train', ...TINY_ARGS, '--data', data, '--out', out('a'), '--nEmbd=32', '--resume');
+    const r = await run('train', ...tinyArgs('--nEmbd=32'), '--data', data, '--out', out('a'), '--resume');
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^error: --resume: the checkpoint in .* has a different model: nEmbd=16 \(this run: 32\); .*\n$/);
     assert.equal(r.stderr.split('\n').length, 2);
@@ -66,7 +66,7 @@ describe('mod eval', () => {
     const empty = await run('eval', '--ckpt', dir);
     assert.equal(empty.code, 2);
     assert.match(empty.stderr, /^error: .*: not a checkpoint directory \(no config\.json\)/);
-    await run('train', ...TINY_ARGS, '--data', data, '--out', out('corrupt'), '--maxIters=3');
+    await run('train', ...tinyArgs('--maxIters=3'), '--data', data, '--out', out('corrupt'));
     truncateSync(path.join(out('corrupt'), 'model.safetensors'), 100);
     const corrupt = await run('eval', '--ckpt', out('corrupt'), '--json');
     assert.equal(corrupt.code, 2);
@@ -118,7 +118,8 @@ function spawnCli(args: string[], onLine: (line: string, kill: (s: NodeJS.Signal
 
 test('Ctrl-C: finishes the step, saves a checkpoint, exits 130; --resume continues to the same weights as a straight run', async () => {
   const maxIters = 5000; // tiny steps take ~0.3 ms: 1.5 s, far more than the signal's round trip
-  const args = ['train', ...TINY_ARGS, `--maxIters=${maxIters}`, `--evalInterval=${maxIters}`, `--lrDecayIters=${maxIters}`, '--data', data];
+  const overrides = [`--maxIters=${maxIters}`, `--evalInterval=${maxIters}`, `--lrDecayIters=${maxIters}`];
+  const args = ['train', ...tinyArgs(...overrides), '--data', data];
   let sent = false;
   const stopped = await spawnCli([...args, '--out', out('sigint')], (line, kill) => {
     if (!sent && line.startsWith('iter 1/')) {
@@ -141,7 +142,7 @@ test('Ctrl-C: finishes the step, saves a checkpoint, exits 130; --resume continu
   const a = loadCheckpoint(out('sigint'));
   assert.equal(a.meta.iteration, maxIters);
 
-  await reportedTrain(tinyRun(data, out('sigint-straight'), ...args.slice(1 + TINY_ARGS.length, -2)));
+  await reportedTrain(tinyRun(data, out('sigint-straight'), ...overrides));
   const b = loadCheckpoint(out('sigint-straight'));
   for (const [name, t] of b.tensors) assert.deepEqual(a.tensors.get(name)!.data, t.data, name);
   assert.deepEqual(readLog(out('sigint')).map(({ elapsedMs: _, ...r }) => r), readLog(out('sigint-straight')).map(({ elapsedMs: _, ...r }) => r));
@@ -149,7 +150,7 @@ test('Ctrl-C: finishes the step, saves a checkpoint, exits 130; --resume continu
 
 test('SIGTERM: the same graceful stop, exit 143', async () => {
   let sent = false;
-  const r = await spawnCli(['train', ...TINY_ARGS, '--maxIters=5000', '--evalInterval=5000', '--data', data, '--out', out('sigterm')], (line, kill) => {
+  const r = await spawnCli(['train', ...tinyArgs('--maxIters=5000', '--evalInterval=5000'), '--data', data, '--out', out('sigterm')], (line, kill) => {
     if (!sent && line.startsWith('iter 1/')) {
       sent = true;
       kill('SIGTERM');

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { captureIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import { TINY_ARGS, tempDir, tinyTextFile } from '../train/fixtures/tiny-run.js';
+import { tempDir, tinyArgs, tinyTextFile } from '../train/fixtures/tiny-run.js';
 import { recordSession } from './golden/session.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -18,7 +18,7 @@ const golden = path.join(here.includes(`${path.sep}dist${path.sep}`) ? here.repl
 test('train, train again, resume with nothing to do, resume with changes, eval: the same output as before', async () => {
   const dir = tempDir('mod-golden-');
   const data = tinyTextFile(dir);
-  assert.equal(await recordSession(main, captureIo, TINY_ARGS, data, dir), readFileSync(golden, 'utf8'));
+  assert.equal(await recordSession(main, captureIo, tinyArgs, data, dir), readFileSync(golden, 'utf8'));
 });
 
 test('the comparison can fail: a changed line is caught', () => {

@@ -80,3 +80,24 @@ test('firstInvalidUtf8 finds the first bad byte', () => {
   assert.equal(firstInvalidUtf8(new Uint8Array([0x61, 0xf0, 0x9f, 0x98])), 1); // truncated
   assert.equal(firstInvalidUtf8(new Uint8Array([0xf4, 0x90, 0x80, 0x80])), 0); // > U+10FFFF
 });
+
+test('files are read in chunks up to a size limit: more is a DataError naming the size and the limit, never "offset -1"', async () => {
+  const { readTextFile, MAX_TEXT_BYTES } = await import('../../src/data/text.js');
+  const { DataError } = await import('../../src/data/errors.js');
+  assert.equal(MAX_TEXT_BYTES, 2 ** 29 - 24); // V8's longest string: a 600 MB ASCII file cannot be one text
+  const f = write('ascii.txt', 'plain ascii text\n'.repeat(100));
+  assert.equal(readTextFile(f).length, 1700);
+  assert.throws(() => readTextFile(f, 1000), (e: unknown) => e instanceof DataError
+    && /ascii\.txt holds 1\.66 KiB of text, more than mod can hold in memory as one text \(1000 B, the JavaScript string limit\)/.test(e.message));
+  assert.throws(() => loadText([f, write('b.txt', 'x'.repeat(600))], 2000), /the 2 data files hold 2\.25 KiB of text/);
+});
+
+test('the fingerprint: the paths as given, total bytes and the sha256 of the files in order', async () => {
+  const { createHash } = await import('node:crypto');
+  const a = write('fa.txt', 'first file\n');
+  const b = write('fb.txt', 'second file\n');
+  const t = loadText([a, b]);
+  assert.deepEqual(t.fingerprint, { path: [a, b], bytes: 23, sha256: createHash('sha256').update('first file\nsecond file\n').digest('hex') });
+  assert.equal(loadText(a).fingerprint.path, a);
+  assert.notEqual(loadText([b, a]).fingerprint.sha256, t.fingerprint.sha256);
+});

@@ -78,13 +78,14 @@ describe('train config validation', () => {
 
 describe('override parsing', () => {
   it('splits --key=value, --key value and bare boolean flags', () => {
-    const kind = (k: string) => (k === 'bias' ? 'flag' : k === 'lr' || k === 'out' ? 'value' : 'unknown');
-    assert.deepEqual(splitArgs(['--lr=1e-3', '--out', 'dir', '--bias', '--lr', '-1'], kind), [
+    const kind = (k: string) => (k === 'bias' ? 'flag' : k === 'lr' || k === 'out' || k === 'minLr' ? 'value' : 'unknown');
+    assert.deepEqual(splitArgs(['--lr=1e-3', '--out', 'dir', '--bias', '--minLr', '-1'], kind), [
       ['lr', '1e-3'],
       ['out', 'dir'],
       ['bias', 'true'],
-      ['lr', '-1'],
+      ['minLr', '-1'],
     ]);
+    assert.match(configError(() => splitArgs(['--lr=1e-3', '--bias', '--lr', '-1'], kind)), /^--lr is given twice \('1e-3' and '-1'\): give it once$/);
     assert.deepEqual(splitArgs(['--bias', 'false', '--out=a=b'], kind), [['bias', 'false'], ['out', 'a=b']]);
     assert.match(configError(() => splitArgs(['--lr'], kind)), /--lr needs a value/);
     assert.match(configError(() => splitArgs(['stray'], kind)), /unexpected argument 'stray'/);
@@ -106,12 +107,14 @@ describe('override parsing', () => {
     assert.equal(run.resume, true);
   });
 
-  it('takes the preset from anywhere in the arguments, later values win, null for nullable keys', () => {
-    const run = resolveRun(['--nLayer=2', '--preset', 'shakespeare-char-cpu', '--nLayer=3', '--data=x', '--data=null'], 'info');
+  it('takes the preset from anywhere in the arguments, null for nullable keys; a key given twice is an error', () => {
+    const run = resolveRun(['--nLayer=3', '--preset', 'shakespeare-char-cpu', '--data=null'], 'info');
     assert.equal(run.preset, 'shakespeare-char-cpu');
     assert.equal(run.model.nLayer, 3);
     assert.equal(run.train.data, null);
     assert.equal(run.resume, false);
+    assert.equal(configError(() => resolveRun(['--nLayer=2', '--preset', 'shakespeare-char-cpu', '--nLayer=3'], 'info')), "--nLayer is given twice ('2' and '3'): give it once");
+    assert.equal(configError(() => resolveRun(['--resume', '--resume=false'], 'train')), "--resume is given twice ('true' and 'false'): give it once");
   });
 
   it('gives one-line errors for unknown keys, bad types and ranges', () => {

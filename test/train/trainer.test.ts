@@ -143,9 +143,9 @@ describe('resume', () => {
     assert.equal(readLog(out('straight')).length, 2);
   });
 
-  test('a new run into a used directory starts a fresh log', async () => {
+  test('a new run into a used directory (--overwrite) starts a fresh log', async () => {
     const io = captureIo();
-    await reportedTrain(tinyRun(data, out('straight'), '--maxIters=3'), io);
+    await reportedTrain({ ...tinyRun(data, out('straight'), '--maxIters=3'), overwrite: true }, io);
     assert.match(io.stdout, /holds a checkpoint; this new run replaces it/);
     assert.deepEqual(readLog(out('straight')).map((r) => r.iter), [3]);
     assert.equal(loadCheckpoint(out('straight')).meta.iteration, 3);

@@ -12,9 +12,9 @@ const root = process.cwd();
 const load = (p) => import(pathToFileURL(path.join(root, p)).href);
 const { captureIo } = await load('dist/src/cli/io.js');
 const { main } = await load('dist/src/cli/main.js');
-const { TINY_ARGS, tinyTextFile } = await load('dist/test/train/fixtures/tiny-run.js');
+const { tinyArgs, tinyTextFile } = await load('dist/test/train/fixtures/tiny-run.js');
 const { recordSession } = await load('dist/test/cli/golden/session.js');
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mod-golden-'));
 const data = tinyTextFile(dir);
-process.stdout.write(await recordSession(main, captureIo, TINY_ARGS, data, dir));
+process.stdout.write(await recordSession(main, captureIo, tinyArgs, data, dir));

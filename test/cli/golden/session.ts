@@ -1,9 +1,13 @@
 // The `mod train` / `mod eval` session whose output train-output.test.ts compares with the golden file.
 
-/** A fresh run, a second fresh run into the same directory, a resume with nothing to do, a resume with changes. */
-export function sessionSteps(tinyArgs: readonly string[], data: string, out: string): string[][] {
-  const base = ['train', ...tinyArgs, '--data', data, '--out', out];
-  return [base, base, [...base, '--resume'], [...base, '--resume', '--maxIters=9', '--lr=0.02'], ['eval', '--ckpt', out, '--data', data]];
+/**
+ * A fresh run, a second fresh run into the same directory (--overwrite: a directory holding a checkpoint is refused
+ * without it), a resume with nothing to do, a resume with changes. `tinyArgs(...extra)` gives the tiny run's settings
+ * with `extra` replacing the same keys.
+ */
+export function sessionSteps(tinyArgs: (...extra: string[]) => string[], data: string, out: string): string[][] {
+  const base = (...extra: string[]): string[] => ['train', ...tinyArgs(...extra), '--data', data, '--out', out];
+  return [base(), [...base(), '--overwrite'], [...base(), '--resume'], [...base('--maxIters=9', '--lr=0.02'), '--resume'], ['eval', '--ckpt', out, '--data', data]];
 }
 
 /**
@@ -26,7 +30,7 @@ interface CapturedIo {
 }
 
 /** Runs the session with `main` (the CLI entry of the build under test) and returns its masked transcript. */
-export async function recordSession(main: Main, captureIo: () => CapturedIo, tinyArgs: readonly string[], data: string, dir: string): Promise<string> {
+export async function recordSession(main: Main, captureIo: () => CapturedIo, tinyArgs: (...extra: string[]) => string[], data: string, dir: string): Promise<string> {
   let text = '';
   for (const argv of sessionSteps(tinyArgs, data, `${dir}/run`)) {
     const io = captureIo();
