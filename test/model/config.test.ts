@@ -153,6 +153,13 @@ describe('the mod section of the real model schema', () => {
     assert.match(configError(() => validateModelConfig({ ...base(), mod: { ...modConfigDefaults, routing: 'expert' } })), /mod.routing='expert' is not allowed: must be one of learned, random/);
   });
 
+  it('a config or mod section that is not an object is a ConfigError, not a TypeError', () => {
+    assert.equal(configError(() => validateModelConfig(null)), 'config must be an object, got null');
+    assert.equal(configError(() => validateModelConfig('x')), "config must be an object, got 'x'");
+    assert.equal(configError(() => validateModelConfig({ ...base(), mod: [] })), 'section mod must be an object, got []');
+    assert.equal(configError(() => validateModelConfig({ ...base(), mod: 'x' })), "section mod must be an object, got 'x'");
+  });
+
   it('applies --mod.key overrides, creating the section from its defaults, and --mod=null removes it', () => {
     const obj = dense();
     applyOverride(modelConfigSchema, obj, 'mod.capacity', '0.25');

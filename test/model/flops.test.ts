@@ -154,4 +154,19 @@ describe('parameter counts agree with the model', () => {
       assert.equal(model.numParams(), paramCounts(cfg).total, JSON.stringify(variant));
     }
   });
+
+  it('MoD: one C-vector router per routed block (learned only); the causal predictors are not counted', async () => {
+    const { GPT } = await import('../../src/model/gpt.js');
+    const { Rng } = await import('../../src/engine/rng.js');
+    const mod = { capacity: 0.5, every: 2, routerWeight: 'raw', routing: 'learned', causal: 'aux', auxWeight: 0.1, predictorHidden: 3 } as const;
+    const cfg: ModelConfig = { ...tiny, nLayer: 4, mod };
+    // Blocks 1 and 3 are routed: 2 routers of C = 4 weights.
+    assert.equal(paramCounts(cfg).routers, 8);
+    assert.equal(paramCounts(cfg).total, paramCounts({ ...tiny, nLayer: 4 }).total + 8);
+    assert.equal(new GPT(cfg, new Rng(1)).numParams(), paramCounts(cfg).total);
+    assert.equal(paramCounts({ ...cfg, mod: { ...mod, routing: 'random', causal: 'predictor' } }).routers, 0);
+    // A predictor per routed block: C·3 + 3 + 3 + 1 = 19 weights, outside paramCounts (docs/flops.md).
+    const withPredictor = { ...cfg, mod: { ...mod, causal: 'predictor' as const } };
+    assert.equal(new GPT(withPredictor, new Rng(1)).numParams() - paramCounts(withPredictor).total, 2 * 19);
+  });
 });

@@ -336,6 +336,10 @@ describe('RoutedBlock', () => {
     gradCheck('routed block', f, [x, ...params], { eps: 1e-3, rtol: 2e-2, atol: 2e-3, sample: 40 });
   });
 
+  it("refuses causal = 'aux' without a router (random routing)", () => {
+    assert.throws(() => makeBlock({ routing: 'random', causal: 'aux' }), /causal='aux' needs a router, which routing='random' lacks/);
+  });
+
   it('random routing has no router and no router gradient', () => {
     const rb = makeBlock({ routing: 'random', capacity: 0.5, causal: 'predictor' });
     assert.equal(rb.router, null);
