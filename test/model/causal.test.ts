@@ -45,6 +45,15 @@ class InvertedRule extends RoutedBlock {
   }
 }
 
+/** Broken on purpose: processes z >= bias, so a token exactly at the threshold passes. */
+class AtOrAbove extends RoutedBlock {
+  protected override decide(z: Float32Array, offset: number, n: number, base: number): Int32Array {
+    const idx: number[] = [];
+    for (let j = 0; j < n; j++) if (z[offset + j]! >= this.causalBias) idx.push(base + j);
+    return Int32Array.from(idx);
+  }
+}
+
 /**
  * Positions where a decision breaks the causal rule: processed[s] should be exactly {i : z[s·t + i] > bias}, in
  * ascending order. Also counts the tokens on each side of the threshold, so a test can require both to be present.
@@ -193,6 +202,8 @@ describe('causal rule training', () => {
     // sequence 0: top-1 = {0}, predicted {0, 2}; sequence 1: top-1 = {2}, predicted {2}.
     assert.deepEqual(addConfusion({ tp: 0, fp: 0, fn: 0, tn: 0 }, r, 0), { tp: 2, fp: 1, fn: 0, tn: 3 });
     assert.deepEqual(addConfusion({ tp: 0, fp: 0, fn: 0, tn: 0 }, r, 1.5), { tp: 1, fp: 1, fn: 1, tn: 3 });
+    assert.deepEqual(addConfusion({ tp: 0, fp: 0, fn: 0, tn: 0 }, r, 2), { tp: 1, fp: 0, fn: 1, tn: 4 }, 'z = bias is not processed');
+    assert.throws(() => addConfusion({ tp: 0, fp: 0, fn: 0, tn: 0 }, { topk: null, causalLogits: causal }, 0), /addConfusion needs a top-k forward/);
   });
 });
 
@@ -292,6 +303,24 @@ describe('the causal rule: processed = {i : z_i > causalBias}, directly', () => 
     const model = calibrated('predictor', 75);
     assert.equal(check(model.routedBlocks()[0]!), 0);
     assert.ok(check(inverted(calibrated('predictor', 75)).routedBlocks()[0]!) >= 10, 'control: the inverted rule is caught');
+  });
+
+  it('a token exactly at the threshold is skipped: z > bias, not z >= bias', () => {
+    const check = (K: typeof RoutedBlock): number => {
+      const rb = block({ causal: 'aux' }, 5);
+      const bad = new K({ ...base, mod: rb.mod }, rb.mod, new Rng(5), new Rng(105));
+      const [t, c] = [10, base.nEmbd];
+      const x = Tensor.from(randArray(t * c, 79, 2), [1, t, c]);
+      const z = noGrad(() => bad.causalLogits(x).data.slice());
+      bad.causalBias = Float32Array.from(z).sort()[t >> 1]!; // exactly the median token's logit
+      const out = noGrad(() => bad.forward(x, sequencePositions(1, t), 'causal'));
+      const v = ruleViolations(out.processed, z, t, bad.causalBias);
+      releaseGraph();
+      assert.ok(v.above > 0 && v.below > 1, 'tokens on both sides');
+      return v.wrong;
+    };
+    assert.equal(check(RoutedBlock), 0);
+    assert.ok(check(AtOrAbove) > 0, 'control: z >= bias is caught');
   });
 
   it('GPT prefill routes like the causal forward and fills each routed cache with exactly its processed tokens', () => {

@@ -153,6 +153,18 @@ describe('the mod section of the real model schema', () => {
     assert.match(configError(() => validateModelConfig({ ...base(), mod: { ...modConfigDefaults, routing: 'expert' } })), /mod.routing='expert' is not allowed: must be one of learned, random/);
   });
 
+  it('every key, the mod section\'s included, has a help line; every enum value of the mod section validates', () => {
+    const specs = [...Object.entries(modelConfigSchema), ...Object.entries(modConfigSchema).map(([k, v]) => [`mod.${k}`, v] as const)];
+    for (const [key, spec] of specs) assert.ok(spec.doc.length > 10, `${key} has a doc`);
+    for (const [key, spec] of Object.entries(modConfigSchema)) {
+      if (spec.type !== 'enum') continue;
+      for (const value of spec.values) {
+        const mod = { ...modConfigDefaults, [key]: value, ...(value === 'random' ? { causal: 'predictor' } : {}) };
+        assert.equal(validateModelConfig({ ...base(), mod }).mod![key as keyof ModConfig], value);
+      }
+    }
+  });
+
   it('a config or mod section that is not an object is a ConfigError, not a TypeError', () => {
     assert.equal(configError(() => validateModelConfig(null)), 'config must be an object, got null');
     assert.equal(configError(() => validateModelConfig('x')), "config must be an object, got 'x'");

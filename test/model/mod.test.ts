@@ -7,7 +7,7 @@ import { Rng } from '../../src/engine/rng.js';
 import { Tensor } from '../../src/engine/tensor.js';
 import { type ModConfig, type ModelConfig, routedK } from '../../src/model/config.js';
 import { Block } from '../../src/model/gpt.js';
-import { gatherPositions, RoutedBlock } from '../../src/model/mod.js';
+import { gatherPositions, RoutedBlock, type RoutingMode } from '../../src/model/mod.js';
 import type { LayerCache } from '../../src/nn/layer-cache.js';
 import { gradCheck } from '../engine/gradcheck.js';
 import { randArray } from '../helpers.js';
@@ -91,28 +91,34 @@ function rowsOf(x: Tensor, s: number, rows: number[]): Tensor {
 
 /**
  * The routed block against the paper's definition, computed without RoutedBlock's own code: per sequence, a dense
- * Block with the same weights runs on the selected rows at their ORIGINAL positions (f = Block(x̃) − x̃), and
- * y_i = x_i + w_i·f_i for selected i (w = r, sigmoid(r) as configured or as `weight` says, or 1 under `unscaled`),
- * y_i = x_i otherwise. Returns the
- * largest |y − block output| and the largest |w·f| (the size of the update being checked).
+ * Block with the same weights runs on the processed rows at their ORIGINAL positions (f = Block(x̃) − x̃), and
+ * y_i = x_i + w_i·f_i for processed i, y_i = x_i otherwise, where r_i = router · x_i (recomputed here in float64) and
+ * w = r or sigmoid(r) as configured or as `weight` says, or 1 under `unscaled`. mode: top-k or the causal rule (the
+ * processed rows are the block's decision; test/model/causal.test.ts checks the decision itself). Returns the
+ * largest |y − block output|, the largest |w·f| (the size of the update being checked) and the rows processed.
  */
-function definitionError(rb: RoutedBlock, x: Tensor, cfg: ModelConfig, weight: 'configured' | 'raw' | 'sigmoid' | 'unscaled' = 'configured'): { err: number; update: number } {
+function definitionError(rb: RoutedBlock, x: Tensor, cfg: ModelConfig, weight: 'configured' | 'raw' | 'sigmoid' | 'unscaled' = 'configured', mode: RoutingMode = 'topk'): { err: number; update: number; rows: number } {
   const rule = weight === 'configured' ? rb.mod.routerWeight : weight;
   const [b, t, c] = x.shape as [number, number, number];
   const pos = sequencePositions(b, t);
   const dense = denseTwin(rb, cfg);
+  const router = rb.router?.weight.data;
   return noGrad(() => {
-    const out = rb.forward(x, pos);
-    const { idx, k, scores } = out.topk!;
+    const out = rb.forward(x, pos, mode);
+    assert.equal(out.mode, mode);
     const y = out.x.data.slice();
     const want = x.data.slice();
     let update = 0;
+    let processed = 0;
     for (let s = 0; s < b; s++) {
-      const rows = Array.from(idx.subarray(s * k, (s + 1) * k));
+      const rows = Array.from(out.processed[s]!);
+      processed += rows.length;
+      if (rows.length === 0) continue;
       const xs = rowsOf(x, s, rows);
       const f = dense.forward(xs, Int32Array.from(rows)).data;
       rows.forEach((row, j) => {
-        const r = scores.data[s * t + row]!;
+        let r = 0;
+        for (let q = 0; q < c && router !== undefined; q++) r += router[q]! * xs.data[j * c + q]!;
         const w = rule === 'unscaled' ? 1 : rule === 'sigmoid' ? 1 / (1 + Math.exp(-r)) : r;
         for (let q = 0; q < c; q++) {
           const u = w * (f[j * c + q]! - xs.data[j * c + q]!);
@@ -122,8 +128,17 @@ function definitionError(rb: RoutedBlock, x: Tensor, cfg: ModelConfig, weight: '
       });
     }
     releaseGraph();
-    return { err: y.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i]!)), 0), update };
+    return { err: y.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i]!)), 0), update, rows: processed };
   });
+}
+
+/** Sets rb's causal threshold to the median of its causal logits on x, so that about half the tokens pass. */
+function medianBias(rb: RoutedBlock, x: Tensor): RoutedBlock {
+  const z = noGrad(() => Float64Array.from(rb.causalLogits(x).data).sort());
+  releaseGraph();
+  const mid = z.length >> 1;
+  rb.causalBias = (z[mid - 1]! + z[mid]!) / 2;
+  return rb;
 }
 
 /** Broken on purpose: attention at the squeezed positions 0..k-1 instead of the original ones. */
@@ -252,6 +267,8 @@ describe('RoutedBlock', () => {
       const out = rb.forward(x, sequencePositions(b, t));
       const y = out.x.data.slice();
       const idx = out.topk!.idx.slice();
+      assert.equal(out.mode, 'topk');
+      assert.deepEqual(out.processed.map((p) => Array.from(p)), [0, 1, 2].map((s) => Array.from(idx.subarray(s * 2, s * 2 + 2))), 'processed = the top-k rows');
       releaseGraph();
       return { y, idx };
     });
@@ -339,6 +356,25 @@ describe('RoutedBlock', () => {
   it("refuses causal = 'aux' without a router (random routing)", () => {
     assert.throws(() => makeBlock({ routing: 'random', causal: 'aux' }), /causal='aux' needs a router, which routing='random' lacks/);
   });
+
+  for (const [name, mod, weight] of [
+    ['learned, raw r', { causal: 'aux' }, 'configured'],
+    ['learned, sigmoid(r), predictor rule', { causal: 'predictor', routerWeight: 'sigmoid' }, 'configured'],
+    ['random routing, unscaled', { routing: 'random', causal: 'predictor' }, 'unscaled'],
+  ] as const) {
+    it(`causal routing applies the same update to the tokens it processes: ${name}`, () => {
+      const [b, t] = [2, 12];
+      const x = stream(b, t, 16, 31);
+      const rb = medianBias(wideBlock(mod, 32), x);
+      const { err, update, rows } = definitionError(rb, x, wide, weight, 'causal');
+      assert.ok(rows > 4 && rows < b * t - 4, `a partial selection (${rows} of ${b * t})`);
+      assert.ok(update > 0.1 && err < TOL, `|y − (x + w·f)| = ${err} (update ${update})`);
+      const other = weight === 'unscaled' ? 'raw' : mod.routerWeight === 'sigmoid' ? 'raw' : 'sigmoid';
+      if (rb.router !== null) assert.ok(definitionError(rb, x, wide, other, 'causal').err > 100 * TOL, `control: ${other} weights miss`);
+      const squeezed = medianBias(wideBlock(mod, 32, SqueezedPositions), x);
+      assert.ok(definitionError(squeezed, x, wide, weight, 'causal').err > 100 * TOL, 'control: squeezed positions miss');
+    });
+  }
 
   it('random routing has no router and no router gradient', () => {
     const rb = makeBlock({ routing: 'random', capacity: 0.5, causal: 'predictor' });
