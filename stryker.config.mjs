@@ -41,7 +41,7 @@ export default {
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   coverageAnalysis: 'perTest',
   concurrency: 2,
-  timeoutMS: 60000,
+  timeoutMS: 15000,
   timeoutFactor: 3,
   ignorePatterns: ['dist', 'build', 'out', 'runs', 'reports', 'docs', 'python', 'examples'],
   reporters: ['clear-text', 'progress-append-only', 'html', 'json'],

@@ -204,7 +204,7 @@ function capacityRangeErrors(validate: (value: unknown) => unknown): string[] {
   return errors;
 }
 
-/** Layers a config marks routed by `routed`, for every = 1 and 2 over 4 and 5 layers, against the README's rule. */
+/** Layers a config marks routed by `routed`, for every = 1, 2, 3 over 1, 4 and 5 layers, against the README's rule. */
 function blockZeroErrors(routed: (cfg: ModelConfig, layer: number) => boolean): string[] {
   const errors: string[] = [];
   for (const every of [1, 2, 3]) {
