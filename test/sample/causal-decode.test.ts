@@ -167,6 +167,8 @@ test("kvCacheLogits counts each routed block's tokens seen and processed, and wh
   const source = kvCacheLogits(model);
   const want = model.routedBlocks().map((blk) => ({ layer: model.h.indexOf(blk), seen: 0, processed: 0 }));
   let steps = 0;
+  assert.deepEqual(source.routed, want, 'nothing counted before the first call');
+  assert.deepEqual(source.lastProcessed, [false, false]);
   // A one-token prompt, then one token per call up to blockSize, then a re-prefilled window per call.
   for (let n = 1; n <= context.length; n++) {
     source.next(context.subarray(0, n));
