@@ -10,7 +10,7 @@ import { Block } from '../../src/model/gpt.js';
 import { gatherPositions, RoutedBlock, type RoutingMode } from '../../src/model/mod.js';
 import type { LayerCache } from '../../src/nn/layer-cache.js';
 import { gradCheck } from '../engine/gradcheck.js';
-import { randArray } from '../helpers.js';
+import { randArray, realisticWeights } from '../helpers.js';
 
 const base: ModelConfig = {
   vocabSize: 11,
@@ -39,7 +39,10 @@ const TOL = 1e-4;
 /** A realistic-scale routed block of config `wide`, built as class K (RoutedBlock or a broken subclass). */
 function wideBlock(mod: Partial<ModConfig>, seed: number, K: typeof RoutedBlock = RoutedBlock, routingRng: Rng = new Rng(seed + 100)): RoutedBlock {
   const m = { ...learned, ...mod };
-  return realistic(new K({ ...wide, mod: m }, m, new Rng(seed), routingRng), seed + 7);
+  const rb = new K({ ...wide, mod: m }, m, new Rng(seed), routingRng);
+  // std 0.2 at C = 16: attention logits spread over several units and the update r·f is O(1), not O(1e-4).
+  realisticWeights(rb, new Rng(seed + 7), 0.2);
+  return rb;
 }
 
 /** A (B, T, C) residual stream of unit-scale normal entries. */
@@ -55,20 +58,6 @@ function input(b: number, t: number, c: number, seed: number): Tensor {
 function spreadRouter(rb: RoutedBlock, seed: number): void {
   const w = rb.router!.weight.data;
   w.set(randArray(w.length, seed, 2));
-}
-
-/**
- * Weights at the scale of a seeded random model rather than of the init: matmul weights (router included) N(0, std²),
- * LayerNorm gains 1 ± 0.1. With std 0.2 and C = 16 the attention logits spread over several units, so attention is
- * far from uniform and the routed update f is O(1), not O(1e-4) as at init.
- */
-function realistic<B extends Block | RoutedBlock>(blk: B, seed: number, std = 0.2): B {
-  const rng = new Rng(seed);
-  for (const [name, p] of blk.namedParameters()) {
-    if (name.startsWith('ln_')) for (let i = 0; i < p.size; i++) p.data[i] = 1 + 0.1 * rng.normal();
-    else rng.fillNormal(p.data, std);
-  }
-  return blk;
 }
 
 /** A dense Block of config cfg holding rb's weights (it has every parameter of the dense block). */
