@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { nativeBackend, type Kernels } from '../src/kernels/node.js';
 import type { Addon } from '../src/kernels/native/index.js';
+import type { Rng } from '../src/engine/rng.js';
+import type { Module } from '../src/nn/module.js';
 
 /** Mulberry32: a tiny seeded PRNG, so fixtures are reproducible. */
 export function rng(seed: number): () => number {
@@ -29,6 +31,17 @@ export function randInts(n: number, max: number, seed: number): Int32Array {
   const a = new Int32Array(n);
   for (let i = 0; i < n; i++) a[i] = Math.floor(r() * max);
   return a;
+}
+
+/**
+ * Weights at the scale of a trained model rather than of the init, so that attention is far from uniform and every
+ * layer moves its output well above float32 noise: matmul weights N(0, std²), LayerNorm gains 1 ± 0.1.
+ */
+export function realisticWeights(m: Module, rng: Rng, std: number): void {
+  for (const [name, p] of m.namedParameters()) {
+    if (name.includes('ln_')) for (let i = 0; i < p.size; i++) p.data[i] = 1 + 0.1 * rng.normal();
+    else rng.fillNormal(p.data, std);
+  }
 }
 
 /** Asserts |a-b| <= atol + rtol·|b| elementwise. */

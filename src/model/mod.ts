@@ -207,8 +207,8 @@ export class RoutedBlock extends BlockLayers {
     return reshape(rowScale(reshape(f, [n, c]), w), f.shape);
   }
 
-  /** Indices base + j of the j in [0, n) with z[offset + j] > causalBias, ascending. */
-  private decide(z: Float32Array, offset: number, n: number, base: number): Int32Array {
+  /** Indices base + j of the j in [0, n) with z[offset + j] > causalBias, ascending. (Protected: tests break it.) */
+  protected decide(z: Float32Array, offset: number, n: number, base: number): Int32Array {
     let count = 0;
     for (let j = 0; j < n; j++) if (z[offset + j]! > this.causalBias) count++;
     const idx = tempInts(count);

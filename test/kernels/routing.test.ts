@@ -91,7 +91,10 @@ describe('gatherRows and scatterAddRows, reference fixtures', () => {
     const acc = new Float32Array(b * t * c).fill(1);
     R.scatterAddRows(acc, f32([1, 2, 3, 4, 5, 6, 7, 8]), idx, b, t, k, c);
     assert.deepEqual([...acc], [2, 3, 1, 1, 4, 5, 1, 1, 13, 15, 1, 1]);
-    assert.throws(() => R.gatherRows(out, x, i32([0, 3, 0, 0]), b, t, k, c), RangeError);
+    assert.throws(() => R.gatherRows(out, x, i32([0, 3, 0, 0]), b, t, k, c), { name: 'RangeError', message: 'gatherRows: index 3 at 1 is outside [0, 3)' });
+    assert.throws(() => R.scatterAddRows(acc, f32([1, 2, 3, 4, 5, 6, 7, 8]), i32([0, 1, -1, 0]), b, t, k, c), { name: 'RangeError', message: 'scatterAddRows: index -1 at 2 is outside [0, 3)' });
+    assert.throws(() => R.topkRows(new Int32Array(4), new Float32Array(3), 1, 3, 4), { name: 'RangeError', message: 'topkRows: k = 4 must be in [0, 3]' });
+    assert.throws(() => R.topkRows(new Int32Array(0), new Float32Array(3), 1, 3, -1), { name: 'RangeError', message: 'topkRows: k = -1 must be in [0, 3]' });
   });
 
   it('scatterAddRows is the adjoint of gatherRows: <gather(x), y> = <x, scatter(y)>', () => {

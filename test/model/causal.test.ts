@@ -8,7 +8,10 @@ import { Rng } from '../../src/engine/rng.js';
 import { Tensor } from '../../src/engine/tensor.js';
 import { type ModConfig, type ModelConfig, modConfigDefaults, validateModelConfig } from '../../src/model/config.js';
 import { GPT } from '../../src/model/gpt.js';
+import { calibrateCausalBias } from '../../src/model/calibrate.js';
+import { KVCache } from '../../src/model/kv-cache.js';
 import { addConfusion, RoutedBlock, topkTargets } from '../../src/model/mod.js';
+import { LayerCache } from '../../src/nn/layer-cache.js';
 import { randArray, randInts } from '../helpers.js';
 import { randomModel } from '../sample/fixtures.js';
 
@@ -31,6 +34,62 @@ function modConfig(over: Partial<ModConfig> = {}): ModConfig {
 function block(over: Partial<ModConfig>, seed = 1): RoutedBlock {
   const m = modConfig(over);
   return new RoutedBlock({ ...base, mod: m }, m, new Rng(seed), new Rng(seed + 100));
+}
+
+/** Broken on purpose: the causal rule inverted, processing the tokens with z < bias. */
+class InvertedRule extends RoutedBlock {
+  protected override decide(z: Float32Array, offset: number, n: number, base: number): Int32Array {
+    const idx: number[] = [];
+    for (let j = 0; j < n; j++) if (z[offset + j]! < this.causalBias) idx.push(base + j);
+    return Int32Array.from(idx);
+  }
+}
+
+/** Broken on purpose: processes z >= bias, so a token exactly at the threshold passes. */
+class AtOrAbove extends RoutedBlock {
+  protected override decide(z: Float32Array, offset: number, n: number, base: number): Int32Array {
+    const idx: number[] = [];
+    for (let j = 0; j < n; j++) if (z[offset + j]! >= this.causalBias) idx.push(base + j);
+    return Int32Array.from(idx);
+  }
+}
+
+/**
+ * Positions where a decision breaks the causal rule: processed[s] should be exactly {i : z[s·t + i] > bias}, in
+ * ascending order. Also counts the tokens on each side of the threshold, so a test can require both to be present.
+ */
+function ruleViolations(processed: readonly Int32Array[], z: Float32Array, t: number, bias: number): { wrong: number; above: number; below: number } {
+  let [wrong, above, below] = [0, 0, 0];
+  processed.forEach((p, s) => {
+    const want = Array.from({ length: t }, (_, i) => i).filter((i) => z[s * t + i]! > bias);
+    above += want.length;
+    below += t - want.length;
+    const got = new Set(Array.from(p));
+    for (let i = 0; i < t; i++) if (got.has(i) !== want.includes(i)) wrong++;
+    if (got.size === want.length && !Array.from(p).every((v, j) => v === want[j])) wrong++;
+  });
+  return { wrong, above, below };
+}
+
+/** A 4-layer model at realistic scale whose routed blocks' thresholds pass about half of random text (bias ≠ 0). */
+function calibrated(causal: ModConfig['causal'], seed: number): GPT {
+  const model = randomModel({ ...base, mod: modConfig({ capacity: 0.5, every: 2, causal }) }, seed);
+  calibrateCausalBias(model, randInts(4 * 12, 13, seed + 1), 4, 12, 0.5);
+  for (const blk of model.routedBlocks()) assert.ok(Math.abs(blk.causalBias) > 1e-3, `the threshold ${blk.causalBias} is not 0`);
+  return model;
+}
+
+/** The same model with its routed blocks rebuilt as InvertedRule (same weights, same thresholds). */
+function inverted(model: GPT): GPT {
+  model.h.forEach((blk, l) => {
+    if (!(blk instanceof RoutedBlock)) return;
+    const bad = new InvertedRule(model.config, blk.mod, new Rng(0), new Rng(0));
+    const weights = new Map(blk.namedParameters());
+    for (const [name, p] of bad.namedParameters()) p.data.set(weights.get(name)!.data);
+    bad.causalBias = blk.causalBias;
+    model.h[l] = bad;
+  });
+  return model;
 }
 
 function bce(z: number, y: number): number {
@@ -143,6 +202,8 @@ describe('causal rule training', () => {
     // sequence 0: top-1 = {0}, predicted {0, 2}; sequence 1: top-1 = {2}, predicted {2}.
     assert.deepEqual(addConfusion({ tp: 0, fp: 0, fn: 0, tn: 0 }, r, 0), { tp: 2, fp: 1, fn: 0, tn: 3 });
     assert.deepEqual(addConfusion({ tp: 0, fp: 0, fn: 0, tn: 0 }, r, 1.5), { tp: 1, fp: 1, fn: 1, tn: 3 });
+    assert.deepEqual(addConfusion({ tp: 0, fp: 0, fn: 0, tn: 0 }, r, 2), { tp: 1, fp: 0, fn: 1, tn: 4 }, 'z = bias is not processed');
+    assert.throws(() => addConfusion({ tp: 0, fp: 0, fn: 0, tn: 0 }, { topk: null, causalLogits: causal }, 0), /addConfusion needs a top-k forward/);
   });
 });
 
@@ -194,5 +255,92 @@ describe('causal forward', () => {
       assert.ok(causal.some((v, i) => Math.abs(v - topk[i]!) > 1e-3));
     });
     releaseGraph();
+  });
+});
+
+describe('the causal rule: processed = {i : z_i > causalBias}, directly', () => {
+  for (const causal of ['predictor', 'aux'] as const) {
+    it(`${causal}: the full causal forward of every routed block (an inverted rule fails)`, () => {
+      const [b, t] = [3, 12];
+      const ids = randInts(b * t, 13, 71);
+      const check = (model: GPT): { wrong: number; above: number; below: number } => {
+        const out = noGrad(() => model.forward(ids, b, t, undefined, 'causal'));
+        const blocks = model.routedBlocks();
+        const v = out.routing.map((r, i) => ruleViolations(r.processed, r.causalLogits.data, t, blocks[i]!.causalBias));
+        releaseGraph();
+        return v.reduce((a, x) => ({ wrong: a.wrong + x.wrong, above: a.above + x.above, below: a.below + x.below }));
+      };
+      const good = check(calibrated(causal, 70));
+      assert.equal(good.wrong, 0);
+      assert.ok(good.above > 6 && good.below > 6, `tokens on both sides of the threshold (${good.above} above, ${good.below} below)`);
+      const bad = check(inverted(calibrated(causal, 70)));
+      assert.ok(bad.wrong >= 2 * b * t, `control: the inverted rule breaks ${bad.wrong} decisions`);
+    });
+  }
+
+  it('prefill and decode decide by the same rule, token by token (an inverted rule fails)', () => {
+    const check = (blk: RoutedBlock): number => {
+      const [b, t, c] = [2, 10, base.nEmbd];
+      const x = Tensor.from(randArray(b * t * c, 73, 2), [b, t, c]);
+      const caches = [new LayerCache(base.blockSize, c), new LayerCache(base.blockSize, c)];
+      let wrong = 0;
+      noGrad(() => {
+        const pre = blk.prefill(x, sequencePositions(b, t), caches);
+        wrong += ruleViolations(pre.processed, pre.causalLogits.data, t, blk.causalBias).wrong;
+        // Decode: 8 single tokens (B = 8 rows) at positions 10..17, each row its own sequence with its own cache.
+        const xd = Tensor.from(randArray(8 * c, 74, 2), [8, c]);
+        const rowCaches = Array.from({ length: 8 }, () => new LayerCache(base.blockSize, c));
+        const { rows } = blk.decode(xd, Int32Array.from({ length: 8 }, (_, i) => 10 + i), rowCaches);
+        const z = blk.causalLogits(xd).data;
+        const want = Array.from({ length: 8 }, (_, i) => i).filter((i) => z[i]! > blk.causalBias);
+        assert.ok(want.length > 0 && want.length < 8, `decode rows on both sides of the threshold (${want.length} of 8)`);
+        wrong += want.length === rows.length && want.every((r, i) => r === rows[i]) ? 0 : 8;
+        wrong += rowCaches.filter((cache, i) => cache.length !== (want.includes(i) ? 1 : 0)).length; // cached iff processed
+      });
+      releaseGraph();
+      return wrong;
+    };
+    const model = calibrated('predictor', 75);
+    assert.equal(check(model.routedBlocks()[0]!), 0);
+    assert.ok(check(inverted(calibrated('predictor', 75)).routedBlocks()[0]!) >= 10, 'control: the inverted rule is caught');
+  });
+
+  it('a token exactly at the threshold is skipped: z > bias, not z >= bias', () => {
+    const check = (K: typeof RoutedBlock): number => {
+      const rb = block({ causal: 'aux' }, 5);
+      const bad = new K({ ...base, mod: rb.mod }, rb.mod, new Rng(5), new Rng(105));
+      const [t, c] = [10, base.nEmbd];
+      const x = Tensor.from(randArray(t * c, 79, 2), [1, t, c]);
+      const z = noGrad(() => bad.causalLogits(x).data.slice());
+      bad.causalBias = Float32Array.from(z).sort()[t >> 1]!; // exactly the median token's logit
+      const out = noGrad(() => bad.forward(x, sequencePositions(1, t), 'causal'));
+      const v = ruleViolations(out.processed, z, t, bad.causalBias);
+      releaseGraph();
+      assert.ok(v.above > 0 && v.below > 1, 'tokens on both sides');
+      return v.wrong;
+    };
+    assert.equal(check(RoutedBlock), 0);
+    assert.ok(check(AtOrAbove) > 0, 'control: z >= bias is caught');
+  });
+
+  it('GPT prefill routes like the causal forward and fills each routed cache with exactly its processed tokens', () => {
+    const model = calibrated('aux', 77);
+    const [b, t] = [2, 12];
+    const ids = randInts(b * t, 13, 78);
+    const cache = KVCache.forModel(model.config, b);
+    const { pre, full } = noGrad(() => {
+      const pre = model.prefill(ids, b, t, cache).routing.map((r) => r.processed.map((p) => Array.from(p)));
+      const full = model.forward(ids, b, t, undefined, 'causal').routing.map((r) => r.processed.map((p) => Array.from(p)));
+      return { pre, full };
+    });
+    releaseGraph();
+    assert.deepEqual(pre, full);
+    model.routedBlocks().forEach((blk, r) => {
+      const l = model.h.indexOf(blk);
+      for (let s = 0; s < b; s++) {
+        const c = cache.layers[l]![s]!;
+        assert.deepEqual(Array.from(c.positions.subarray(0, c.length)), full[r]![s], `layer ${l} sequence ${s}`);
+      }
+    });
   });
 });

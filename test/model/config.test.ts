@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, UserError } from '../../src/errors.js';
-import { type ModelConfig, modelConfigSchema, validateModelConfig } from '../../src/model/config.js';
+import { isRouted, type ModConfig, type ModelConfig, modConfigDefaults, modConfigSchema, modelConfigSchema, validateModelConfig } from '../../src/model/config.js';
+import { forwardFlops, routedLayers } from '../../src/model/flops.js';
+import { Block, GPT } from '../../src/model/gpt.js';
+import { RoutedBlock } from '../../src/model/mod.js';
+import { Rng } from '../../src/engine/rng.js';
 import { getPreset, presetNames } from '../../src/train/presets.js';
 import { applyOverride, helpLines, splitArgs } from '../../src/cli/config-args.js';
 import { resolveRun } from '../../src/cli/run-config.js';
@@ -138,38 +142,109 @@ describe('override parsing', () => {
   });
 });
 
-describe('nested sections', () => {
-  // A stand-in for the coming Mixture-of-Depths section.
-  const schema: Schema = {
-    nLayer: { type: 'int', min: 1, doc: 'layers' },
-    mod: {
-      type: 'section',
-      nullable: true,
-      doc: 'Mixture-of-Depths',
-      defaults: { capacity: 0.125, routing: 'expert-choice' },
-      fields: {
-        capacity: { type: 'number', min: 0, max: 1, minExclusive: true, doc: 'fraction of tokens' },
-        routing: { type: 'enum', values: ['expert-choice', 'token-choice'], doc: 'routing' },
-      },
-    },
-  };
+describe('the mod section of the real model schema', () => {
+  const dense = (): Plain => ({ ...(base() as unknown as Plain) });
+  const withMod = (mod: Partial<ModConfig>): ModelConfig => ({ ...base(), mod: { ...modConfigDefaults, ...mod } });
 
-  it('validates present and absent optional sections with dotted keys in messages', () => {
-    assert.deepEqual(validateObject(schema, { nLayer: 2 }), { nLayer: 2 });
-    assert.deepEqual(validateObject(schema, { nLayer: 2, mod: null }), { nLayer: 2 });
-    assert.deepEqual(validateObject(schema, { nLayer: 2, mod: { capacity: 0.5, routing: 'token-choice' } }), { nLayer: 2, mod: { capacity: 0.5, routing: 'token-choice' } });
-    assert.equal(configError(() => validateObject(schema, { nLayer: 2, mod: { capacity: 2, routing: 'token-choice' } })), 'mod.capacity=2 is out of range: must be a number in (0, 1]');
-    assert.equal(configError(() => validateObject(schema, { nLayer: 2, mod: { capacty: 0.5 } })), "unknown config key 'mod.capacty'; did you mean 'mod.capacity'?");
+  it('validates present and absent sections with dotted keys in messages', () => {
+    assert.deepEqual(validateModelConfig(base()), base());
+    assert.deepEqual(validateModelConfig({ ...base(), mod: null }), base());
+    assert.deepEqual(validateModelConfig(withMod({ capacity: 0.5, routing: 'random' })).mod, { ...modConfigDefaults, capacity: 0.5, routing: 'random' });
+    assert.equal(configError(() => validateModelConfig(withMod({ capacity: 2 }))), 'mod.capacity=2 is out of range: must be a number in (0, 1]');
+    assert.equal(configError(() => validateModelConfig({ ...base(), mod: { ...modConfigDefaults, capacty: 0.5 } })), "unknown config key 'mod.capacty'; did you mean 'mod.capacity'?");
+    assert.equal(configError(() => validateModelConfig(withMod({ every: 0 }))), 'mod.every=0 is out of range: must be an integer >= 1');
+    assert.match(configError(() => validateModelConfig({ ...base(), mod: { ...modConfigDefaults, routing: 'expert' } })), /mod.routing='expert' is not allowed: must be one of learned, random/);
   });
 
-  it('applies --section.key overrides, creating the section from its defaults, and --section=null removes it', () => {
-    const obj: Plain = { nLayer: 2 };
-    applyOverride(schema, obj, 'mod.capacity', '0.25');
-    assert.deepEqual(obj, { nLayer: 2, mod: { capacity: 0.25, routing: 'expert-choice' } });
-    applyOverride(schema, obj, 'mod', 'null');
-    assert.deepEqual(obj, { nLayer: 2 });
-    assert.equal(configError(() => applyOverride(schema, obj, 'mod.capasity', '1')), "unknown config key 'mod.capasity'; did you mean 'mod.capacity'?");
-    assert.equal(configError(() => applyOverride(schema, obj, 'nLayer.x', '1')), "unknown config key 'nLayer.x'; did you mean 'nLayer'?");
+  it('every key, the mod section\'s included, has a help line; every enum value of the mod section validates', () => {
+    const specs = [...Object.entries(modelConfigSchema), ...Object.entries(modConfigSchema).map(([k, v]) => [`mod.${k}`, v] as const)];
+    for (const [key, spec] of specs) assert.ok(spec.doc.length > 10, `${key} has a doc`);
+    for (const [key, spec] of Object.entries(modConfigSchema)) {
+      if (spec.type !== 'enum') continue;
+      for (const value of spec.values) {
+        const mod = { ...modConfigDefaults, [key]: value, ...(value === 'random' ? { causal: 'predictor' } : {}) };
+        assert.equal(validateModelConfig({ ...base(), mod }).mod![key as keyof ModConfig], value);
+      }
+    }
+  });
+
+  it('a config or mod section that is not an object is a ConfigError, not a TypeError', () => {
+    assert.equal(configError(() => validateModelConfig(null)), 'config must be an object, got null');
+    assert.equal(configError(() => validateModelConfig('x')), "config must be an object, got 'x'");
+    assert.equal(configError(() => validateModelConfig({ ...base(), mod: [] })), 'section mod must be an object, got []');
+    assert.equal(configError(() => validateModelConfig({ ...base(), mod: 'x' })), "section mod must be an object, got 'x'");
+  });
+
+  it('applies --mod.key overrides, creating the section from its defaults, and --mod=null removes it', () => {
+    const obj = dense();
+    applyOverride(modelConfigSchema, obj, 'mod.capacity', '0.25');
+    assert.deepEqual(obj.mod, { ...modConfigDefaults, capacity: 0.25 });
+    assert.deepEqual(validateModelConfig(obj).mod, { ...modConfigDefaults, capacity: 0.25 });
+    applyOverride(modelConfigSchema, obj, 'mod', 'null');
+    assert.deepEqual(obj, dense());
+    assert.equal(configError(() => applyOverride(modelConfigSchema, obj, 'mod.capasity', '1')), "unknown config key 'mod.capasity'; did you mean 'mod.capacity'?");
+    assert.equal(configError(() => applyOverride(modelConfigSchema, obj, 'nLayer.x', '1')), "unknown config key 'nLayer.x'; did you mean 'nLayer'?");
+    assert.equal(configError(() => applyOverride(modelConfigSchema, obj, 'mod.capacity', '0')), 'mod.capacity=0 is out of range: must be a number in (0, 1]');
+  });
+});
+
+/** Bad capacities accepted and good ones rejected by `validate` (ModelConfig with a mod section → config). */
+function capacityRangeErrors(validate: (value: unknown) => unknown): string[] {
+  const errors: string[] = [];
+  const tryCapacity = (c: number): boolean => {
+    try {
+      validate({ ...base(), mod: { ...modConfigDefaults, capacity: c } });
+      return true;
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      const want = `mod.capacity=${c} is out of range: must be a number in (0, 1]`;
+      if (e.message !== want) errors.push(`said '${e.message}' instead of '${want}'`);
+      return false;
+    }
+  };
+  for (const c of [0, -0.125, -1, 1.0000001, 1.5, 2]) if (tryCapacity(c)) errors.push(`accepted ${c}`);
+  for (const c of [1e-6, 0.125, 0.5, 0.999, 1]) if (!tryCapacity(c)) errors.push(`rejected ${c}`);
+  return errors;
+}
+
+/** Layers a config marks routed by `routed`, for every = 1, 2, 3 over 1, 4 and 5 layers, against the README's rule. */
+function blockZeroErrors(routed: (cfg: ModelConfig, layer: number) => boolean): string[] {
+  const errors: string[] = [];
+  for (const every of [1, 2, 3]) {
+    for (const nLayer of [1, 4, 5]) {
+      const cfg: ModelConfig = { ...base(), nLayer, mod: { ...modConfigDefaults, every } };
+      // Routed: every `every`-th block, i % every == every − 1, except block 0, which is always full.
+      const want = Array.from({ length: nLayer }, (_, l) => l).filter((l) => l > 0 && l % every === every - 1);
+      const got = Array.from({ length: nLayer }, (_, l) => l).filter((l) => routed(cfg, l));
+      if (got.join() !== want.join()) errors.push(`every ${every}, ${nLayer} layers: routed ${got.join()} instead of ${want.join()}`);
+    }
+  }
+  return errors;
+}
+
+describe('Mixture-of-Depths config claims', () => {
+  it('0 < capacity <= 1 in the real schema (a widened range fails the check)', () => {
+    assert.deepEqual(capacityRangeErrors(validateModelConfig), []);
+    assert.deepEqual(modConfigSchema.capacity, { ...modConfigSchema.capacity, min: 0, max: 1, minExclusive: true });
+    // Control: the same model schema with capacity allowed in [0, 2].
+    const widened: Schema = { ...modelConfigSchema, mod: { ...modelConfigSchema.mod, fields: { ...modConfigSchema, capacity: { type: 'number', min: 0, max: 2, doc: 'wide' } } } };
+    const errors = capacityRangeErrors((v) => validateObject(widened, v));
+    assert.deepEqual(errors.filter((e) => e.startsWith('accepted')), ['accepted 0', 'accepted 1.0000001', 'accepted 1.5', 'accepted 2']);
+  });
+
+  it('block 0 is always full, even with every = 1 (dropping the layer > 0 rule fails the check)', () => {
+    assert.deepEqual(blockZeroErrors(isRouted), []);
+    assert.equal(isRouted(base(), 1), false, 'a dense config routes nothing');
+    assert.equal(isRouted({ ...base(), mod: null }, 1), false);
+    const broken = (cfg: ModelConfig, layer: number): boolean => cfg.mod != null && layer % cfg.mod.every === cfg.mod.every - 1;
+    assert.ok(blockZeroErrors(broken).length >= 3, 'control: routing block 0 is caught');
+    // The model and the FLOP count follow the same rule: with every = 1, block 0 is a dense Block on all T tokens.
+    const cfg: ModelConfig = { ...base(), nLayer: 3, nEmbd: 32, nHead: 2, blockSize: 16, mod: { ...modConfigDefaults, every: 1, capacity: 0.25 } };
+    const model = new GPT(cfg, new Rng(1));
+    assert.deepEqual(model.h.map((blk) => blk instanceof RoutedBlock), [false, true, true]);
+    assert.ok(model.h[0] instanceof Block);
+    assert.deepEqual(routedLayers(cfg), [1, 2]);
+    assert.deepEqual(forwardFlops(cfg, 16).blocks.map((blk) => blk.tokens), [16, 4, 4]);
   });
 });
 

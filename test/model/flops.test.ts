@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ModelConfig } from '../../src/model/config.js';
-import { causalPairs, denseBlockFlops, forwardFlops, paramCounts, trainingFlops } from '../../src/model/flops.js';
+import { type BlockFlops, causalPairs, denseBlockFlops, forwardFlops, layerFlops, paramCounts, trainingFlops } from '../../src/model/flops.js';
 import { getPreset } from '../../src/train/presets.js';
 
 // V = 10, T = 4, L = 2, C = 4 (2 heads of 2), MLP hidden 8, biases, learned positions, untied head.
@@ -93,6 +93,57 @@ describe('FLOPs', () => {
   });
 });
 
+/**
+ * Mismatches of a layer-cost function against counts worked out by hand for Mixture-of-Depths configs. `flops` is
+ * layerFlops, or a deliberately broken variant of it (the control).
+ */
+function routedFlopsErrors(flops: (cfg: ModelConfig, layer: number, t: number) => BlockFlops): string[] {
+  const errors: string[] = [];
+  const expect = (what: string, got: number, want: number): void => {
+    if (got !== want) errors.push(`${what}: ${got} instead of ${want}`);
+  };
+  const mod = { capacity: 0.5, every: 2, routerWeight: 'raw', routing: 'learned', causal: 'predictor', auxWeight: 0.1, predictorHidden: 8 } as const;
+  const cfg: ModelConfig = { ...tiny, mod };
+  // tiny (C = 4, H = 8) at T = 4: block 0 dense = 1184 (above). Block 1 routed, k = ceil(0.5·4) = 2 tokens:
+  // qkv 2·2·4·12 = 192, proj 2·2·4·4 = 64, MLP 2·2·4·8·2 = 256, pairs 2·3/2 = 3: scores 2·3·4 = 24, values 24;
+  // router (4, 4)·(4, 1) = 2·4·4 = 32 over all T tokens → 560 + 32 = 592.
+  const l1 = flops(cfg, 1, 4);
+  expect('block 1 tokens', l1.tokens, 2);
+  expect('block 1 router', l1.extra, 32);
+  expect('block 1 total', l1.total, 592);
+  expect('block 0 total', flops(cfg, 0, 4).total, 1184);
+  // Random routing has no router: 560.
+  expect('random routing router', flops({ ...tiny, mod: { ...mod, routing: 'random' } }, 1, 4).extra, 0);
+  expect('random routing total', flops({ ...tiny, mod: { ...mod, routing: 'random' } }, 1, 4).total, 560);
+  // brown-mod-small (C 128, H 512, T 128, capacity 0.125 → k 16), block 1: 24·k·C² = 6,291,456 for the matmuls,
+  // 4·P·C = 4·136·128 = 69,632 for attention, router 2·128·128 = 32,768 → 6,393,856.
+  const brown = getPreset('brown-mod-small').model;
+  expect('brown-mod-small router', flops(brown, 1, 128).extra, 32_768);
+  expect('brown-mod-small block 1', flops(brown, 1, 128).total, 6_393_856);
+  return errors;
+}
+
+describe('Mixture-of-Depths FLOPs (docs/flops.md)', () => {
+  it('a routed block costs its k tokens plus its router, 2·T·C, by hand (router FLOPs 0 fails)', () => {
+    assert.deepEqual(routedFlopsErrors(layerFlops), []);
+    const noRouter = (cfg: ModelConfig, layer: number, t: number): BlockFlops => {
+      const f = layerFlops(cfg, layer, t);
+      return { ...f, extra: 0, total: f.total - f.extra };
+    };
+    assert.deepEqual(routedFlopsErrors(noRouter), ['block 1 router: 0 instead of 32', 'block 1 total: 560 instead of 592', 'brown-mod-small router: 0 instead of 32768', 'brown-mod-small block 1: 6361088 instead of 6393856']);
+  });
+
+  it('brown-mod-small: 1.02 MFLOP forward per token, 0.575 of brown-small, by hand', () => {
+    // Dense block at T = 128: 24·128·128² + 4·8256·128 = 54,558,720; routed: 6,393,856 (above); head 2·128·128·256.
+    const perSequence = 2 * 54_558_720 + 2 * 6_393_856 + 8_388_608;
+    const f = forwardFlops(getPreset('brown-mod-small').model);
+    assert.deepEqual(f.blocks.map((b) => b.extra), [0, 32_768, 0, 32_768]);
+    assert.equal(f.perSequence, perSequence);
+    assert.equal(f.perToken, 1_017_920);
+    assert.equal((f.perToken / forwardFlops(getPreset('brown-small').model).perToken).toFixed(3), '0.575');
+  });
+});
+
 describe('parameter counts agree with the model', () => {
   it('GPT.numParams() equals paramCounts().total for tied/untied, bias/no bias, learned/rope', async () => {
     const { GPT } = await import('../../src/model/gpt.js');
@@ -102,5 +153,20 @@ describe('parameter counts agree with the model', () => {
       const model = new GPT(cfg, new Rng(1));
       assert.equal(model.numParams(), paramCounts(cfg).total, JSON.stringify(variant));
     }
+  });
+
+  it('MoD: one C-vector router per routed block (learned only); the causal predictors are not counted', async () => {
+    const { GPT } = await import('../../src/model/gpt.js');
+    const { Rng } = await import('../../src/engine/rng.js');
+    const mod = { capacity: 0.5, every: 2, routerWeight: 'raw', routing: 'learned', causal: 'aux', auxWeight: 0.1, predictorHidden: 3 } as const;
+    const cfg: ModelConfig = { ...tiny, nLayer: 4, mod };
+    // Blocks 1 and 3 are routed: 2 routers of C = 4 weights.
+    assert.equal(paramCounts(cfg).routers, 8);
+    assert.equal(paramCounts(cfg).total, paramCounts({ ...tiny, nLayer: 4 }).total + 8);
+    assert.equal(new GPT(cfg, new Rng(1)).numParams(), paramCounts(cfg).total);
+    assert.equal(paramCounts({ ...cfg, mod: { ...mod, routing: 'random', causal: 'predictor' } }).routers, 0);
+    // A predictor per routed block: C·3 + 3 + 3 + 1 = 19 weights, outside paramCounts (docs/flops.md).
+    const withPredictor = { ...cfg, mod: { ...mod, causal: 'predictor' as const } };
+    assert.equal(new GPT(withPredictor, new Rng(1)).numParams() - paramCounts(withPredictor).total, 2 * 19);
   });
 });

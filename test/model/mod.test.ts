@@ -2,14 +2,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { backward, noGrad, releaseGraph, tapeNodes } from '../../src/engine/autograd.js';
-import { sequencePositions } from '../../src/engine/ops.js';
+import { add, sequencePositions } from '../../src/engine/ops.js';
 import { Rng } from '../../src/engine/rng.js';
 import { Tensor } from '../../src/engine/tensor.js';
 import { type ModConfig, type ModelConfig, routedK } from '../../src/model/config.js';
 import { Block } from '../../src/model/gpt.js';
-import { gatherPositions, RoutedBlock } from '../../src/model/mod.js';
+import { gatherPositions, RoutedBlock, type RoutingMode } from '../../src/model/mod.js';
+import type { LayerCache } from '../../src/nn/layer-cache.js';
 import { gradCheck } from '../engine/gradcheck.js';
-import { randArray } from '../helpers.js';
+import { randArray, realisticWeights } from '../helpers.js';
 
 const base: ModelConfig = {
   vocabSize: 11,
@@ -30,6 +31,25 @@ function makeBlock(mod: Partial<ModConfig> = {}, cfg: Partial<ModelConfig> = {},
   return new RoutedBlock({ ...base, ...cfg, mod: m }, m, new Rng(seed), new Rng(seed + 100));
 }
 
+/** The realistic-scale checks' config: C = 16 in 2 heads of 8, rotary positions. */
+const wide: ModelConfig = { ...base, blockSize: 32, nEmbd: 16, positions: 'rope' };
+/** Tolerance of the definition checks (outputs are O(1)); every broken variant must miss by >= 100× this. */
+const TOL = 1e-4;
+
+/** A realistic-scale routed block of config `wide`, built as class K (RoutedBlock or a broken subclass). */
+function wideBlock(mod: Partial<ModConfig>, seed: number, K: typeof RoutedBlock = RoutedBlock, routingRng: Rng = new Rng(seed + 100)): RoutedBlock {
+  const m = { ...learned, ...mod };
+  const rb = new K({ ...wide, mod: m }, m, new Rng(seed), routingRng);
+  // std 0.2 at C = 16: attention logits spread over several units and the update r·f is O(1), not O(1e-4).
+  realisticWeights(rb, new Rng(seed + 7), 0.2);
+  return rb;
+}
+
+/** A (B, T, C) residual stream of unit-scale normal entries. */
+function stream(b: number, t: number, c: number, seed: number): Tensor {
+  return Tensor.from(new Rng(seed).fillNormal(new Float32Array(b * t * c), 1), [b, t, c]);
+}
+
 function input(b: number, t: number, c: number, seed: number): Tensor {
   return Tensor.from(randArray(b * t * c, seed), [b, t, c], true);
 }
@@ -40,22 +60,117 @@ function spreadRouter(rb: RoutedBlock, seed: number): void {
   w.set(randArray(w.length, seed, 2));
 }
 
-/** The dense block's update f(x) = Block(x) − x, rows (B·T, C): a dense Block (config `base`) with rb's weights. */
-function denseUpdate(rb: RoutedBlock, x: Tensor, pos: Int32Array): Float32Array {
-  const dense = new Block(base, new Rng(0));
+/** A dense Block of config cfg holding rb's weights (it has every parameter of the dense block). */
+function denseTwin(rb: RoutedBlock, cfg: ModelConfig): Block {
+  const dense = new Block(cfg, new Rng(0));
   const weights = new Map(rb.namedParameters());
   for (const [name, p] of dense.namedParameters()) {
     const w = weights.get(name);
     assert.ok(w !== undefined && w.size === p.size, `routed block lacks the dense parameter ${name}`);
     p.data.set(w.data);
   }
+  return dense;
+}
+
+/** Rows `rows` of sequence `s` of x (B, T, C) as a (1, N, C) tensor. */
+function rowsOf(x: Tensor, s: number, rows: number[]): Tensor {
+  const [, t, c] = x.shape as [number, number, number];
+  return Tensor.from(rows.flatMap((i) => Array.from(x.data.subarray((s * t + i) * c, (s * t + i + 1) * c))), [1, rows.length, c]);
+}
+
+/**
+ * The routed block against the paper's definition, computed without RoutedBlock's own code: per sequence, a dense
+ * Block with the same weights runs on the processed rows at their ORIGINAL positions (f = Block(x̃) − x̃), and
+ * y_i = x_i + w_i·f_i for processed i, y_i = x_i otherwise, where r_i = router · x_i (recomputed here in float64) and
+ * w = r or sigmoid(r) as configured or as `weight` says, or 1 under `unscaled`. mode: top-k or the causal rule (the
+ * processed rows are the block's decision; test/model/causal.test.ts checks the decision itself). Returns the
+ * largest |y − block output|, the largest |w·f| (the size of the update being checked) and the rows processed.
+ */
+function definitionError(rb: RoutedBlock, x: Tensor, cfg: ModelConfig, weight: 'configured' | 'raw' | 'sigmoid' | 'unscaled' = 'configured', mode: RoutingMode = 'topk'): { err: number; update: number; rows: number } {
+  const rule = weight === 'configured' ? rb.mod.routerWeight : weight;
+  const [b, t, c] = x.shape as [number, number, number];
+  const pos = sequencePositions(b, t);
+  const dense = denseTwin(rb, cfg);
+  const router = rb.router?.weight.data;
   return noGrad(() => {
-    const y = dense.forward(x, pos);
-    const f = new Float32Array(y.size);
-    for (let i = 0; i < y.size; i++) f[i] = y.data[i]! - x.data[i]!;
+    const out = rb.forward(x, pos, mode);
+    assert.equal(out.mode, mode);
+    const y = out.x.data.slice();
+    const want = x.data.slice();
+    let update = 0;
+    let processed = 0;
+    for (let s = 0; s < b; s++) {
+      const rows = Array.from(out.processed[s]!);
+      processed += rows.length;
+      if (rows.length === 0) continue;
+      const xs = rowsOf(x, s, rows);
+      const f = dense.forward(xs, Int32Array.from(rows)).data;
+      rows.forEach((row, j) => {
+        let r = 0;
+        for (let q = 0; q < c && router !== undefined; q++) r += router[q]! * xs.data[j * c + q]!;
+        const w = rule === 'unscaled' ? 1 : rule === 'sigmoid' ? 1 / (1 + Math.exp(-r)) : r;
+        for (let q = 0; q < c; q++) {
+          const u = w * (f[j * c + q]! - xs.data[j * c + q]!);
+          want[(s * t + row) * c + q]! += u;
+          update = Math.max(update, Math.abs(u));
+        }
+      });
+    }
     releaseGraph();
-    return f;
+    return { err: y.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i]!)), 0), update, rows: processed };
   });
+}
+
+/** Sets rb's causal threshold to the median of its causal logits on x, so that about half the tokens pass. */
+function medianBias(rb: RoutedBlock, x: Tensor): RoutedBlock {
+  const z = noGrad(() => Float64Array.from(rb.causalLogits(x).data).sort());
+  releaseGraph();
+  const mid = z.length >> 1;
+  rb.causalBias = (z[mid - 1]! + z[mid]!) / 2;
+  return rb;
+}
+
+/** Broken on purpose: attention at the squeezed positions 0..k-1 instead of the original ones. */
+class SqueezedPositions extends RoutedBlock {
+  override update(x: Tensor, pos: Int32Array, cache?: LayerCache): Tensor {
+    return super.update(x, Int32Array.from(pos, (_, j) => j), cache);
+  }
+}
+
+/** Broken on purpose: the MLP reads ln_2(x) instead of ln_2(x + a). */
+class MlpSkipsAttention extends RoutedBlock {
+  override update(x: Tensor, pos: Int32Array): Tensor {
+    const a = this.attn.forward(this.ln1.forward(x), pos);
+    return add(a, this.mlp.forward(this.ln2.forward(x)));
+  }
+}
+
+/** Broken on purpose: `random` routing whose scores are constant, so top-k takes the first k tokens every time. */
+class ConstantRng extends Rng {
+  override next(): number {
+    return 0.5;
+  }
+}
+
+/** Pearson's statistic Σ (O − E)² / E of counts against a uniform expectation. */
+function chiSquare(counts: number[], expected: number): number {
+  return counts.reduce((s, o) => s + (o - expected) ** 2 / expected, 0);
+}
+
+/** The χ² critical value at p = 0.001 for 15 degrees of freedom (T = 16 cells). */
+const CHI2_15_P001 = 37.697;
+
+/** How often each of T positions is chosen by `random` routing over passes × B sequences. */
+function selectionCounts(rb: RoutedBlock, passes: number, b: number, t: number, c: number): number[] {
+  const counts = new Array<number>(t).fill(0);
+  const x = Tensor.from(randArray(b * t * c, 40), [b, t, c]);
+  for (let p = 0; p < passes; p++) {
+    noGrad(() => {
+      for (const i of rb.forward(x, sequencePositions(b, t)).topk!.idx) counts[i]!++;
+    });
+    releaseGraph();
+  }
+  return counts;
 }
 
 describe('routedK', () => {
@@ -71,41 +186,24 @@ describe('routedK', () => {
 });
 
 describe('RoutedBlock', () => {
-  it('at capacity 1.0 equals the dense block update scaled by r', () => {
-    const rb = makeBlock({ capacity: 1 });
-    const [b, t, c] = [2, 5, 8];
-    const x = input(b, t, c, 3);
-    const pos = sequencePositions(b, t);
-    const f = denseUpdate(rb, x, pos);
-    noGrad(() => {
-      const { x: y, topk } = rb.forward(x, pos);
-      const r = topk!.scores.data.slice();
-      assert.equal(topk!.k, t);
-      for (let row = 0; row < b * t; row++) {
-        for (let j = 0; j < c; j++) {
-          const want = x.data[row * c + j]! + r[row]! * f[row * c + j]!;
-          assert.ok(Math.abs(y.data[row * c + j]! - want) < 1e-5, `row ${row} col ${j}: ${y.data[row * c + j]} vs ${want}`);
-        }
-      }
-      releaseGraph();
-    });
+  it('at capacity 1.0 equals the dense block update scaled by r (realistic weights; ln_2(x) instead of ln_2(x + a) fails)', () => {
+    const x = stream(2, 12, 16, 3);
+    for (const seed of [1, 2, 3]) {
+      const { err, update } = definitionError(wideBlock({ capacity: 1 }, seed), x, wide);
+      assert.ok(update > 0.5, `the update r·f is O(1) (${update})`);
+      assert.ok(err < TOL, `seed ${seed}: |y − (x + r·f)| = ${err}`);
+      const broken = definitionError(wideBlock({ capacity: 1 }, seed, MlpSkipsAttention), x, wide).err;
+      assert.ok(broken > 100 * TOL, `seed ${seed}: the broken MLP input misses by only ${broken}`);
+    }
   });
 
-  it('with sigmoid router weights scales by sigmoid(r)', () => {
-    const rb = makeBlock({ capacity: 1, routerWeight: 'sigmoid' });
-    const x = input(1, 4, 8, 5);
-    const pos = sequencePositions(1, 4);
-    const f = denseUpdate(rb, x, pos);
-    noGrad(() => {
-      const { x: y, topk } = rb.forward(x, pos);
-      const r = topk!.scores.data;
-      for (let i = 0; i < y.size; i++) {
-        const row = Math.floor(i / 8);
-        const want = x.data[i]! + f[i]! / (1 + Math.exp(-r[row]!));
-        assert.ok(Math.abs(y.data[i]! - want) < 1e-5);
-      }
-      releaseGraph();
-    });
+  it('with sigmoid router weights scales by sigmoid(r), not by r', () => {
+    const x = stream(1, 8, 16, 5);
+    const rb = wideBlock({ capacity: 1, routerWeight: 'sigmoid' }, 4);
+    assert.ok(definitionError(rb, x, wide).err < TOL);
+    assert.ok(definitionError(rb, x, wide, 'raw').err > 100 * TOL, 'control: the check tells sigmoid(r) from r');
+    const raw = wideBlock({ capacity: 1, routerWeight: 'raw' }, 4);
+    assert.ok(definitionError(raw, x, wide, 'sigmoid').err > 100 * TOL, 'control: and r from sigmoid(r)');
   });
 
   it('passes unselected tokens through bit-identical and changes the selected ones', () => {
@@ -158,6 +256,8 @@ describe('RoutedBlock', () => {
       const out = rb.forward(x, sequencePositions(b, t));
       const y = out.x.data.slice();
       const idx = out.topk!.idx.slice();
+      assert.equal(out.mode, 'topk');
+      assert.deepEqual(out.processed.map((p) => Array.from(p)), [0, 1, 2].map((s) => Array.from(idx.subarray(s * 2, s * 2 + 2))), 'processed = the top-k rows');
       releaseGraph();
       return { y, idx };
     });
@@ -186,31 +286,23 @@ describe('RoutedBlock', () => {
   });
 
   it('keeps the original positions of the selected tokens (RoPE is not squeezed to 0..k-1)', () => {
-    const rb = makeBlock({ capacity: 0.5 }, { positions: 'rope' });
-    spreadRouter(rb, 11);
-    const [b, t, c] = [1, 8, 8];
-    const x = input(b, t, c, 12);
-    // Push tokens 0, 2, 5, 7 to the top: a selection with uneven gaps, which squeezing would distort.
-    const w = rb.router!.weight.data;
-    for (const i of [0, 2, 5, 7]) for (let j = 0; j < c; j++) x.data[i * c + j] = x.data[i * c + j]! + 5 * Math.sign(w[j]!);
+    // Realistic weights: attention is far from uniform, so where the keys sit matters by O(0.1) or more.
+    const [b, t, c] = [2, 16, 16];
+    const x = stream(b, t, c, 12);
     const pos = sequencePositions(b, t);
-    noGrad(() => {
-      const { x: y, topk } = rb.forward(x, pos);
-      const { idx, k, scores } = topk!;
-      const orig = gatherPositions(pos, idx, b, t, k);
-      assert.deepEqual(Array.from(orig), [0, 2, 5, 7], 'positions of the chosen rows are their original positions');
-      const xs = Tensor.from(Array.from(idx).flatMap((i) => Array.from(x.data.subarray(i * c, (i + 1) * c))), [b, k, c]);
-      const r = Array.from(idx).map((i) => scores.data[i]!);
-      const check = (p: Int32Array): boolean => {
-        const f = rb.update(xs, p);
-        return Array.from(idx).every((row, j) =>
-          Array.from({ length: c }, (_, q) => q).every((q) => Math.abs(y.data[row * c + q]! - (x.data[row * c + q]! + r[j]! * f.data[j * c + q]!)) < 1e-5),
-        );
-      };
-      assert.ok(check(orig), 'output = x + r·f(x̃) with attention at the original positions');
-      assert.ok(!check(Int32Array.from({ length: k }, (_, j) => j)), 'squeezed positions would give another output');
+    for (const seed of [11, 12, 13]) {
+      const rb = wideBlock({ capacity: 0.5 }, seed);
+      const { idx, k } = noGrad(() => rb.forward(x, pos).topk!);
+      const orig = Array.from(gatherPositions(pos, idx, b, t, k));
       releaseGraph();
-    });
+      assert.deepEqual(orig, Array.from(idx), 'the positions of the chosen rows are their original positions');
+      assert.ok(orig.slice(0, k).some((p, j) => p !== j), 'the selection has gaps, so squeezing would move tokens');
+      const { err, update } = definitionError(rb, x, wide);
+      assert.ok(update > 0.5, `the update r·f is O(1) (${update})`);
+      assert.ok(err < TOL, `seed ${seed}: output = x + r·f(x̃) at the original positions, off by ${err}`);
+      const squeezed = definitionError(wideBlock({ capacity: 0.5 }, seed, SqueezedPositions), x, wide).err;
+      assert.ok(squeezed > 100 * TOL, `seed ${seed}: squeezed positions miss by only ${squeezed}`);
+    }
   });
 
   it('is causal among the selected tokens: earlier outputs ignore later tokens', () => {
@@ -250,33 +342,83 @@ describe('RoutedBlock', () => {
     gradCheck('routed block', f, [x, ...params], { eps: 1e-3, rtol: 2e-2, atol: 2e-3, sample: 40 });
   });
 
-  it('random routing has no router and no router gradient, and adds the update unscaled', () => {
+  it("refuses causal = 'aux' without a router (random routing)", () => {
+    assert.throws(() => makeBlock({ routing: 'random', causal: 'aux' }), /causal='aux' needs a router, which routing='random' lacks/);
+  });
+
+  for (const [name, mod, weight] of [
+    ['learned, raw r', { causal: 'aux' }, 'configured'],
+    ['learned, sigmoid(r), predictor rule', { causal: 'predictor', routerWeight: 'sigmoid' }, 'configured'],
+    ['random routing, unscaled', { routing: 'random', causal: 'predictor' }, 'unscaled'],
+  ] as const) {
+    it(`causal routing applies the same update to the tokens it processes: ${name}`, () => {
+      const [b, t] = [2, 12];
+      const x = stream(b, t, 16, 31);
+      const rb = medianBias(wideBlock(mod, 32), x);
+      const { err, update, rows } = definitionError(rb, x, wide, weight, 'causal');
+      assert.ok(rows > 4 && rows < b * t - 4, `a partial selection (${rows} of ${b * t})`);
+      assert.ok(update > 0.1 && err < TOL, `|y − (x + w·f)| = ${err} (update ${update})`);
+      const other = weight === 'unscaled' ? 'raw' : mod.routerWeight === 'sigmoid' ? 'raw' : 'sigmoid';
+      if (rb.router !== null) assert.ok(definitionError(rb, x, wide, other, 'causal').err > 100 * TOL, `control: ${other} weights miss`);
+      const squeezed = medianBias(wideBlock(mod, 32, SqueezedPositions), x);
+      assert.ok(definitionError(squeezed, x, wide, weight, 'causal').err > 100 * TOL, 'control: squeezed positions miss');
+    });
+  }
+
+  it('random routing has no router and no router gradient', () => {
     const rb = makeBlock({ routing: 'random', capacity: 0.5, causal: 'predictor' });
     assert.equal(rb.router, null);
     assert.ok(!rb.namedParameters().some(([n]) => n.includes('router')));
     const [b, t, c] = [2, 6, 8];
     const x = input(b, t, c, 16);
     const { x: y, topk } = rb.forward(x, sequencePositions(b, t));
-    const { k, scores } = topk!;
-    const idx = topk!.idx.slice();
-    const yData = y.data.slice();
-    assert.equal(scores.requiresGrad, false);
-    assert.equal(scores.node, null, 'the random scores are not on the tape');
+    assert.equal(topk!.scores.requiresGrad, false);
+    assert.equal(topk!.scores.node, null, 'the random scores are not on the tape');
     backward(y, new Float32Array(y.size).fill(1));
     const predictor = new Set(rb.predictor!.parameters());
     assert.ok(rb.parameters().every((p) => p.grad !== null || predictor.has(p)), 'every block parameter gets a gradient');
     releaseGraph();
-    // Unscaled: sequence 0 equals x + f(x̃) exactly as the block computes it.
-    noGrad(() => {
-      const rows = Array.from(idx.subarray(0, k));
-      const xs = Tensor.from(rows.flatMap((i) => Array.from(x.data.subarray(i * c, (i + 1) * c))), [1, k, c]);
-      const f = rb.update(xs, Int32Array.from(rows));
-      const y2 = Float32Array.from(x.data.subarray(0, t * c));
-      rows.forEach((row, j) => {
-        for (let q = 0; q < c; q++) y2[row * c + q] = y2[row * c + q]! + f.data[j * c + q]!;
+  });
+
+  it('random routing adds the update unscaled: y = x + f (a router weight r fails the check)', () => {
+    const x = stream(2, 12, 16, 17);
+    for (const seed of [21, 22]) {
+      const rb = wideBlock({ routing: 'random', causal: 'predictor', capacity: 0.5 }, seed);
+      const { err, update } = definitionError(rb, x, wide, 'unscaled');
+      assert.ok(update > 0.5 && err < TOL, `seed ${seed}: |y − (x + f)| = ${err}`);
+      // Control: the same check on a learned block (same weights plus a router) sees its r·f ≠ f.
+      const weighted = definitionError(wideBlock({ capacity: 0.5 }, seed), x, wide, 'unscaled').err;
+      assert.ok(weighted > 100 * TOL, `a router weight changes the output by only ${weighted}`);
+    }
+  });
+
+  it('random routing draws new selections on every forward pass (constant scores fail)', () => {
+    const x = stream(3, 16, 16, 18);
+    const pos = sequencePositions(3, 16);
+    const selections = (rb: RoutedBlock): string[] =>
+      [0, 1, 2, 3].map(() => {
+        const s = noGrad(() => Array.from(rb.forward(x, pos).topk!.idx).join(','));
+        releaseGraph();
+        return s;
       });
-      for (let i = 0; i < t * c; i++) assert.ok(Math.abs(y2[i]! - yData[i]!) < 1e-6, `element ${i}`);
-      releaseGraph();
-    });
+    const drawn = selections(wideBlock({ routing: 'random', causal: 'predictor', capacity: 0.25 }, 23));
+    assert.equal(new Set(drawn).size, 4, 'four passes, four different selections');
+    const constant = selections(wideBlock({ routing: 'random', causal: 'predictor', capacity: 0.25 }, 23, RoutedBlock, new ConstantRng(0)));
+    assert.equal(new Set(constant).size, 1, 'control: constant scores repeat the selection');
+    assert.equal(constant[0], '0,1,2,3,0,1,2,3,0,1,2,3', 'control: ties go to the first k positions');
+  });
+
+  it('random routing chooses each position at rate k/T (chi-square, fixed seed; constant scores fail)', () => {
+    // 25 passes × 16 sequences = 400 draws of k = 4 of T = 16: expected 100 per position. Draws without replacement
+    // make the statistic slightly smaller than χ²(15), so the p = 0.001 critical value is conservative.
+    const [passes, b, t, c, k] = [25, 16, 16, 16, 4];
+    const expected = (passes * b * k) / t;
+    const make = (rng: Rng): RoutedBlock => wideBlock({ routing: 'random', causal: 'predictor', capacity: k / t }, 24, RoutedBlock, rng);
+    const counts = selectionCounts(make(new Rng(2024)), passes, b, t, c);
+    assert.equal(counts.reduce((a, n) => a + n, 0), passes * b * k);
+    const stat = chiSquare(counts, expected);
+    assert.ok(stat < CHI2_15_P001, `χ² = ${stat.toFixed(1)} over counts ${counts.join(' ')}`);
+    const constant = chiSquare(selectionCounts(make(new ConstantRng(0)), passes, b, t, c), expected);
+    assert.ok(constant > 100 * CHI2_15_P001, `control: constant scores give χ² = ${constant}`);
   });
 });

@@ -8,7 +8,7 @@ import { type ModelConfig, modConfigDefaults } from '../../src/model/config.js';
 import { calibrateCausalBias } from '../../src/model/calibrate.js';
 import type { GPT, StepOutput } from '../../src/model/gpt.js';
 import { KVCache } from '../../src/model/kv-cache.js';
-import { generate, kvCacheLogits, windowLogits } from '../../src/sample/generate.js';
+import { cropWindow, generate, generateTokens, kvCacheLogits, windowLogits } from '../../src/sample/generate.js';
 import { randInts } from '../helpers.js';
 import { randomModel, tinyConfig } from './fixtures.js';
 
@@ -157,4 +157,55 @@ test('a prompt longer than blockSize is cropped to its last blockSize tokens: ca
   const windowed = generate(model, prompt, { ...opts, rng: new Rng(5), logits: windowLogits(model) });
   assert.deepEqual(Array.from(cached), Array.from(windowed));
   assert.equal(source.prefills, 20, 'past blockSize every step re-prefills the cropped window');
+});
+
+test("kvCacheLogits counts each routed block's tokens seen and processed, and whether it processed the newest", () => {
+  const cfg = modCfg();
+  const model = halfRouted(cfg, 71);
+  const t = cfg.blockSize;
+  const context = randInts(t + 4, cfg.vocabSize, 72);
+  const source = kvCacheLogits(model);
+  const want = model.routedBlocks().map((blk) => ({ layer: model.h.indexOf(blk), seen: 0, processed: 0 }));
+  let steps = 0;
+  assert.deepEqual(source.routed, want, 'nothing counted before the first call');
+  assert.deepEqual(source.lastProcessed, [false, false]);
+  // A one-token prompt, then one token per call up to blockSize, then a re-prefilled window per call.
+  for (let n = 1; n <= context.length; n++) {
+    source.next(context.subarray(0, n));
+    const w = context.subarray(Math.max(0, n - t), n);
+    const decided = fullCausal(model, w, 1, w.length).processed.map((p) => p[0]!);
+    const step = n > 1 && n <= t;
+    if (step) steps++;
+    decided.forEach((p, i) => {
+      const newest = p.includes(w.length - 1);
+      want[i]!.seen += step ? 1 : w.length;
+      want[i]!.processed += step ? Number(newest) : p.length;
+      assert.equal(source.lastProcessed[i], newest, `block ${i} after ${n} tokens`);
+    });
+    assert.deepEqual(source.routed, want, `after ${n} tokens`);
+  }
+  assert.equal(source.steps, steps);
+  assert.equal(source.prefills, context.length - steps);
+  assert.ok(source.lastProcessed.length === 2 && want.every((r) => r.processed > 0 && r.processed < r.seen));
+});
+
+test('generate: exactly maxNewTokens tokens, the same as generateTokens yields; bad arguments are refused', () => {
+  const cfg = modCfg();
+  const model = halfRouted(cfg, 81);
+  const prompt = randInts(3, cfg.vocabSize, 82);
+  const opts = { maxNewTokens: 6, temperature: 1, topK: null, topP: 1 };
+  const out = generate(model, prompt, { ...opts, rng: new Rng(9) });
+  assert.equal(out.length, 6);
+  assert.deepEqual(Array.from(generateTokens(model, prompt, { ...opts, rng: new Rng(9) })), Array.from(out));
+  assert.deepEqual(Array.from(generate(model, prompt, { ...opts, maxNewTokens: 0, rng: new Rng(9) })), []);
+  assert.throws(() => generate(model, new Int32Array(0), { ...opts, rng: new Rng(9) }), /the prompt needs at least one token/);
+  assert.throws(() => generate(model, prompt, { ...opts, maxNewTokens: -1, rng: new Rng(9) }), /maxNewTokens -1 must be an integer >= 0/);
+  assert.throws(() => generate(model, prompt, { ...opts, maxNewTokens: 1.5, rng: new Rng(9) }), /maxNewTokens 1.5 must be an integer >= 0/);
+});
+
+test('cropWindow keeps the last blockSize tokens', () => {
+  const ids = Int32Array.from({ length: 10 }, (_, i) => i);
+  assert.deepEqual(Array.from(cropWindow(ids, 4)), [6, 7, 8, 9]);
+  assert.deepEqual(Array.from(cropWindow(ids, 10)), Array.from(ids));
+  assert.deepEqual(Array.from(cropWindow(ids, 16)), Array.from(ids));
 });

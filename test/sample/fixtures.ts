@@ -13,6 +13,7 @@ import { getPreset } from '../../src/train/presets.js';
 import { AdamW, clipGradNorm } from '../../src/train/adamw.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
 import { parameterTensors } from '../../src/train/model-state.js';
+import { realisticWeights } from '../helpers.js';
 
 export const tinyConfig = (over: Partial<ModelConfig> = {}): ModelConfig => ({
   vocabSize: 256,
@@ -30,11 +31,7 @@ export const tinyConfig = (over: Partial<ModelConfig> = {}): ModelConfig => ({
 /** A GPT with larger-than-init random weights, so every layer moves the logits well above float32 noise. */
 export function randomModel(cfg: ModelConfig, seed: number): GPT {
   const model = new GPT(cfg, new Rng(seed));
-  const rng = new Rng(seed + 1);
-  for (const [name, p] of model.namedParameters()) {
-    if (name.includes('ln_')) for (let i = 0; i < p.size; i++) p.data[i] = 1 + 0.1 * rng.normal();
-    else rng.fillNormal(p.data, 0.15);
-  }
+  realisticWeights(model, new Rng(seed + 1), 0.15);
   return model;
 }
 

@@ -67,6 +67,23 @@ test('parameters without a gradient are left alone', () => {
   assert.deepEqual([...p.data], [1, 2]);
 });
 
+test('a 2-D parameter without a gradient gets no weight decay either (a zero gradient would decay it)', () => {
+  // A 2-D weight is decayed when it has a gradient (see the first test); without one it must be left alone, its
+  // moments untouched. Control: the same weight with an all-zero gradient moves by lr·wd·p, 100× above float32 noise.
+  const values = [1.5, -2, 0.25, 3, -0.75, 1];
+  const make = (): [Tensor, Tensor] => [Tensor.from(values, [2, 3], true), Tensor.from(values, [2, 3], true)];
+  const [gradless, zeroGrad] = make();
+  zeroGrad.grad = new Float32Array(6);
+  const hyper = { lr: 0.1, weightDecay: 0.1 };
+  const opt = new AdamW([['w', gradless], ['z', zeroGrad]], hyper);
+  for (let i = 0; i < 3; i++) opt.step();
+  assert.deepEqual([...gradless.data], [...Float32Array.from(values)]);
+  const state = opt.exportState();
+  assert.ok(state.m.w!.every((v) => v === 0) && state.v.w!.every((v) => v === 0), 'no moments for a parameter never reached');
+  assertClose(zeroGrad.data, values.map((v) => v * (1 - hyper.lr * hyper.weightDecay) ** 3), 1e-6, 1e-7, 'decayed by (1 − lr·wd) per step');
+  assert.ok(zeroGrad.data.every((v, i) => Math.abs(v - values[i]!) > 100 * 1e-6 * Math.abs(values[i]!)), 'control: decay is visible');
+});
+
 test('clipGradNorm scales all gradients to the max norm and returns the norm before clipping', () => {
   const a = withGrad([0], [1], [3]);
   const b = withGrad([0, 0], [2], [0, 4]);
