@@ -37,6 +37,8 @@ export interface RunSummary {
   trainStepMs: number;
   /** Training FLOPs spent (the last evaluation's trainFlops). */
   spentFlops: number;
+  /** The final checkpoint evaluated on the whole validation split. */
+  figures: CheckpointFigures;
 }
 
 export interface ReportInput {
@@ -53,8 +55,6 @@ export interface ReportInput {
   /** Interleaved median ms per step per variant. */
   benchMs: Map<Variant, number>;
   benchRepeats: number;
-  /** Per run name: its final checkpoint evaluated on the whole validation split. */
-  figures: Map<string, CheckpointFigures>;
   command: string;
   /** Relative names of the plot files. */
   plots: { flops: string; wall: string; routing: string | null };
@@ -91,7 +91,7 @@ function lastRow(r: RunSummary): CurveRow {
 function mainTable(input: ReportInput): string[] {
   const denseRun = input.runs.find((r) => r.planned.variant === 'dense');
   const denseMs = input.benchMs.get('dense');
-  const splitLoss = (v: Variant): Stats => stats(input.runs.filter((r) => r.planned.variant === v).map((r) => input.figures.get(r.planned.name)!.valLoss));
+  const splitLoss = (v: Variant): Stats => stats(input.runs.filter((r) => r.planned.variant === v).map((r) => r.figures.valLoss));
   const denseSplit = denseRun === undefined ? null : splitLoss('dense').mean;
   const lines = [
     '| variant | model | params | FLOPs / forward | vs dense | steps | training FLOPs | final val loss (eval batches) | val loss (whole val split) | Δ vs dense | ms / step | speed vs dense | training time |',
@@ -139,7 +139,7 @@ function causalTable(input: ReportInput): string[] {
     '| --- | ---: | ---: | ---: | ---: |',
   ];
   for (const v of mods) {
-    const figs = input.runs.filter((r) => r.planned.variant === v).map((r) => input.figures.get(r.planned.name)!);
+    const figs = input.runs.filter((r) => r.planned.variant === v).map((r) => r.figures);
     const withCausal = figs.filter((f) => f.causalLoss !== null);
     const topk = stats(figs.map((f) => f.valLoss));
     if (withCausal.length === 0) {
