@@ -1,7 +1,7 @@
 // Layers of src/ that only import downward (DEVELOPERS.md, README "Architecture"). `npm test` runs
 //   depcruise src --config .dependency-cruiser.cjs
 // and fails on an upward import, a cycle, or a `node:` module reachable from the browser entry.
-const LAYERS = ['kernels', 'engine', 'nn', 'model', 'data', 'train', 'sample', 'export', 'bench', 'compare', 'cli'];
+const LAYERS = ['kernels', 'engine', 'nn', 'model', 'data', 'train', 'sample', 'export', 'bench', 'compare', 'sweep', 'cli'];
 
 /** Every folder may import itself and the folders before it; src/errors.ts and src/format.ts are below them all. */
 const upward = LAYERS.map((layer, i) => ({

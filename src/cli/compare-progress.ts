@@ -80,11 +80,10 @@ export class CompareProgress {
     this.iter = iteration;
   }
 
-  /** Replaces the (placeholder) run `index`, not started yet, by the planned one. */
-  setRun(index: number, run: ProgressRun): void {
-    const old = this.runs[index]!;
-    this.totalFlops += run.steps * run.flopsPerStep - old.steps * old.flopsPerStep;
-    this.runs[index] = run;
+  /** Replaces the (placeholder) runs from `first` on, not started yet, by the planned ones. */
+  setRuns(first: number, runs: readonly ProgressRun[]): void {
+    this.runs.splice(first, this.runs.length - first, ...runs);
+    this.totalFlops = this.runs.reduce((s, r) => s + r.steps * r.flopsPerStep, 0);
   }
 
   private finishCurrent(): void {

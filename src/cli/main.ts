@@ -11,6 +11,7 @@ import { registerExport } from './export.js';
 import { registerInfo } from './info.js';
 import { type Io, processIo } from './io.js';
 import { registerSample } from './sample.js';
+import { registerSweep } from './sweep.js';
 import { registerTrain } from './train.js';
 
 export const EXIT_USER_ERROR = 2;
@@ -29,6 +30,7 @@ function buildProgram(io: Io): Command {
   registerInfo(program, io);
   registerBench(program, io);
   registerCompare(program, io);
+  registerSweep(program, io);
   registerExport(program, io);
   return program;
 }

@@ -61,7 +61,7 @@ export interface ReportInput {
   runsDir: string;
 }
 
-interface Stats {
+export interface Stats {
   mean: number;
   sd: number;
   n: number;
@@ -74,7 +74,7 @@ export function stats(xs: readonly number[]): Stats {
   return { mean, sd, n };
 }
 
-function fmtStats(s: Stats, digits = 4): string {
+export function fmtStats(s: Stats, digits = 4): string {
   return s.n > 1 ? `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)}` : s.mean.toFixed(digits);
 }
 
@@ -116,7 +116,7 @@ function mainTable(input: ReportInput): string[] {
   return lines;
 }
 
-function signed(x: number): string {
+export function signed(x: number): string {
   return `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(4)}`;
 }
 
