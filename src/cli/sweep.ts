@@ -114,9 +114,10 @@ function printPlan(io: Io, opts: SweepOptions, runs: readonly SweepRun[], claimR
 }
 
 function printResult(io: Io, result: SweepResult, opts: SweepOptions): void {
+  // The claims table: the '|' lines right after the "## Claims" heading and its blank line.
   const lines = (result.report ?? '').split('\n');
-  const start = lines.indexOf('## Claims');
-  const table = lines.slice(start + 2).filter((l, i, all) => l.startsWith('|') && all.slice(0, i).every((x) => x.startsWith('|')));
-  io.out(`\n${table.join('\n')}\n\n`);
+  const after = lines.slice(lines.indexOf('## Claims') + 2);
+  const end = after.findIndex((l) => !l.startsWith('|'));
+  io.out(`\n${after.slice(0, end < 0 ? after.length : end).join('\n')}\n\n`);
   io.out(`wrote ${result.written.join(', ')} in ${opts.out}\n`);
 }

@@ -14,7 +14,7 @@ export interface FinishedRun extends SweepRun {
 }
 
 /** The loss a sweep scores a run by: its final checkpoint on the whole validation split (top-k routing for MoD). */
-export function runLoss(r: FinishedRun): number {
+export function runLoss(r: { summary: { figures: { valLoss: number } } }): number {
   return r.summary.figures.valLoss;
 }
 
@@ -63,7 +63,7 @@ export function curve(runs: readonly FinishedRun[], budget: number, arm: Arm, si
  * The standard deviation of one run's loss over seeds, pooled over every group of runs that differ only in seed:
  * sqrt(Σ (nᵢ − 1)·sᵢ² / Σ (nᵢ − 1)); null when no group has two seeds.
  */
-export function pooledSeedSd(runs: readonly FinishedRun[]): { sd: number; df: number } | null {
+export function pooledSeedSd(runs: ReadonlyArray<Pick<FinishedRun, 'budget' | 'size' | 'arm'> & { summary: { figures: { valLoss: number } } }>): { sd: number; df: number } | null {
   const groups = new Map<string, number[]>();
   for (const r of runs) {
     const key = `${r.budget} ${sizeName(r.size)} ${r.arm}`;
