@@ -30,17 +30,19 @@ export function isoflopSpec(curves: readonly Curve[], title: string): TopLevelSp
     });
   });
   const optima = curves.map((c) => ({ budget: budgetLabel(c.budget), variant: c.arm, params: Math.exp(c.fit.optimum.x), loss: c.fit.optimum.loss }));
-  const x = { field: 'params', type: 'quantitative' as const, title: 'parameters', scale: { type: 'log' as const }, axis: { format: '.2s' } };
+  const x = { field: 'params', type: 'quantitative' as const, title: 'parameters', scale: { type: 'log' as const, nice: false, padding: 12 }, axis: { format: '.2s' } };
   const y = { field: 'loss', type: 'quantitative' as const, title: 'val loss, whole split (nats/token)', scale: { zero: false } };
   const color = { field: 'budget', type: 'nominal' as const, title: 'budget', sort: [...new Set(curves.map((c) => c.budget))].sort((a, b) => a - b).map(budgetLabel) };
   const dash = { field: 'variant', type: 'nominal' as const, title: 'variant' };
+  // One variant legend (the marks' shapes); the lines' dashes follow the same order.
+  const lineDash = { ...dash, legend: null };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: { text: title, subtitle: 'points: runs (mean over seeds, bars ±1 sd); lines: parabolas in ln(params); large marks: optima' },
+    title: { text: title, subtitle: 'points: runs (mean over seeds, bars ±1 sd); lines: parabolas in ln(params), dashed for mod; large marks: optima' },
     width: WIDTH,
     height: HEIGHT,
     layer: [
-      { data: { values: fits }, mark: { type: 'line', opacity: 0.8 }, encoding: { x, y, color, strokeDash: dash, detail: dash } },
+      { data: { values: fits }, mark: { type: 'line', opacity: 0.8 }, encoding: { x, y, color, strokeDash: lineDash, detail: dash } },
       { data: { values: points }, mark: { type: 'rule' }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
       { data: { values: points }, mark: { type: 'point', filled: true, size: 40 }, encoding: { x, y, color, shape: dash } },
       { data: { values: optima }, mark: { type: 'point', filled: false, size: 260, strokeWidth: 2.5 }, encoding: { x, y, color, shape: dash } },
@@ -55,11 +57,11 @@ export function optimumSpec(curves: readonly Curve[], title: string): TopLevelSp
     const sd = losses.length < 2 ? 0 : Math.sqrt(losses.reduce((s, l) => s + (l - mean(losses)) ** 2, 0) / (losses.length - 1));
     return { budget: c.budget, variant: c.arm, loss: c.fit.optimum.loss, lo: c.fit.optimum.loss - sd, hi: c.fit.optimum.loss + sd, params: Math.exp(c.fit.optimum.x) };
   });
-  const x = { field: 'budget', type: 'quantitative' as const, title: 'training FLOPs', scale: { type: 'log' as const }, axis: { format: '.0e' } };
+  const x = { field: 'budget', type: 'quantitative' as const, title: 'training FLOPs', scale: { type: 'log' as const, nice: false, padding: 12 }, axis: { format: '.0e' } };
   const color = { field: 'variant', type: 'nominal' as const, title: 'variant' };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: { text: title, subtitle: 'loss of each isoFLOP optimum (fitted); bars: ±1 sd over seeds when several' },
+    title: { text: title, subtitle: 'loss of each isoFLOP optimum (the fitted vertex, or the lowest point); bars: ±1 sd over seeds when several' },
     width: WIDTH,
     height: HEIGHT,
     data: { values },
