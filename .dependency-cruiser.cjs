@@ -3,7 +3,7 @@
 // and fails on an upward import, a cycle, or a `node:` module reachable from the browser entry.
 // src/view (the `mod view` page) sits on top: it is bundled for the browser from the browser entry, and the CLI only
 // serves its bundle as files, so nothing imports it.
-const LAYERS = ['kernels', 'engine', 'nn', 'model', 'data', 'train', 'sample', 'export', 'bench', 'compare', 'cli', 'view'];
+const LAYERS = ['kernels', 'engine', 'nn', 'model', 'data', 'train', 'sample', 'export', 'bench', 'compare', 'sweep', 'cli', 'view'];
 
 /** Every folder may import itself and the folders before it; src/errors.ts and src/format.ts are below them all. */
 const upward = LAYERS.map((layer, i) => ({

@@ -1,6 +1,6 @@
 // mixture-of-depths, the Node entry: everything of the browser entry (src/browser.ts), running on the native addon
 // when it loads, plus what needs the file system: the trainer with checkpoints and logs, loadModel, evaluation,
-// the embedded Brown corpus and text files, and `mod compare`.
+// the embedded Brown corpus and text files, `mod compare` and `mod sweep`.
 import './kernels/node.js'; // registers the native backend
 
 export * from './browser.js';
@@ -22,3 +22,6 @@ export {
 } from './train/evaluate.js';
 export { runComparison, type CompareHooks, type CompareResult } from './compare/run.js';
 export { planComparison, type CompareOptions, type Plan, type PlannedRun, type Variant } from './compare/plan.js';
+export { runSweep, type SweepHooks, type SweepResult } from './sweep/run.js';
+export type { SweepOptions, SweepRun } from './sweep/plan.js';
+export { fitParabola, isoFit, type IsoFit, type Parabola } from './sweep/fit.js';

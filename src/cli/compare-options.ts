@@ -19,22 +19,38 @@ const specs: Record<'budget' | 'seeds' | 'evals' | 'match', FieldSpec> = {
 const BUDGET_KEYS = ['maxIters', 'lrDecayIters', 'evalInterval', 'seed', 'out', 'resume'];
 const OWN_KEYS = ['budget', 'variants', 'seeds', 'match', 'evals', 'out', 'runs', 'reuse'];
 
-/** Parses `mod compare` arguments: own options first pulled out, the rest resolved as for `mod train`. */
-export function parseCompareArgs(args: readonly string[]): CompareOptions {
-  const pairs = splitArgs(args, keyKind);
+/** A command's own options (and --seed), and the rest as `mod train` arguments for resolveRun. */
+export interface SplitArgs {
+  own: Map<string, string>;
+  rest: string[];
+  /** Config keys set on the command line. */
+  userKeys: Set<string>;
+}
+
+/**
+ * Pulls a command's own options out of its arguments (`flags` may stand alone); the budget keys, which the
+ * command sets itself, are refused; the rest go to resolveRun as `--key=value`.
+ */
+export function splitOwnArgs(args: readonly string[], command: string, ownKeys: readonly string[], flags: readonly string[]): SplitArgs {
+  const pairs = splitArgs(args, (key) => keyKind(key, ownKeys, flags));
   const own = new Map<string, string>();
   const rest: string[] = [];
   const userKeys = new Set<string>();
   for (const [key, value] of pairs) {
-    if (OWN_KEYS.includes(key)) own.set(key, value);
-    else if (key === 'seed') own.set('seed', value);
-    else if (BUDGET_KEYS.includes(key)) throw new ConfigError(`--${key} cannot be set for mod compare: the budget decides it (see mod compare --help)`);
+    if (ownKeys.includes(key) || key === 'seed') own.set(key, value);
+    else if (BUDGET_KEYS.includes(key)) throw new ConfigError(`--${key} cannot be set for mod ${command}: the budget decides it (see mod ${command} --help)`);
     else {
       rest.push(`--${key}=${value}`);
       userKeys.add(key);
     }
   }
   if (own.has('seed')) rest.push(`--seed=${own.get('seed')!}`);
+  return { own, rest, userKeys };
+}
+
+/** Parses `mod compare` arguments: own options first pulled out, the rest resolved as for `mod train`. */
+export function parseCompareArgs(args: readonly string[]): CompareOptions {
+  const { own, rest, userKeys } = splitOwnArgs(args, 'compare', OWN_KEYS, ['reuse']);
   const base = resolveRun(rest, 'train');
   if (!own.has('budget')) throw new ConfigError('mod compare needs --budget FLOPS: the training FLOPs each run may spend, e.g. --budget=3e13');
   const seeds = get<number>(own, 'seeds', COMPARE_DEFAULTS.seeds);
@@ -60,10 +76,10 @@ function get<T>(own: Map<string, string>, key: keyof typeof specs, fallback: T):
   return raw === undefined ? fallback : (parseValue(specs[key], raw, `--${key}`) as T);
 }
 
-/** Boolean config keys may stand alone (`--bias`); unknown keys are reported by resolveRun. */
-function keyKind(key: string): KeyKind {
-  if (key === 'reuse') return 'flag';
-  if (OWN_KEYS.includes(key) || key === 'preset') return 'value';
+/** Boolean config keys and the command's flags may stand alone (`--bias`); unknown keys are reported by resolveRun. */
+function keyKind(key: string, ownKeys: readonly string[], flags: readonly string[]): KeyKind {
+  if (flags.includes(key)) return 'flag';
+  if (ownKeys.includes(key) || key === 'preset') return 'value';
   try {
     return specOf(runSchema, key).type === 'boolean' ? 'flag' : 'value';
   } catch {
@@ -71,14 +87,14 @@ function keyKind(key: string): KeyKind {
   }
 }
 
-function parseOut(flag: string, raw: string | undefined): string | undefined {
+export function parseOut(flag: string, raw: string | undefined): string | undefined {
   if (raw === '' || raw === 'null') throw new ConfigError(`--${flag}='${raw}' is not a directory: give a path`);
   return raw;
 }
 
 /** `dense,mod` → ['dense', 'mod']: known names, no repeats, in the order given. */
-export function parseVariants(raw: string | undefined): Variant[] {
-  if (raw === undefined) return [...COMPARE_DEFAULTS.variants];
+export function parseVariants(raw: string | undefined, fallback: readonly Variant[] = COMPARE_DEFAULTS.variants): Variant[] {
+  if (raw === undefined) return [...fallback];
   const names = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (names.length === 0) throw new ConfigError(`--variants='${raw}' is empty: give some of ${VARIANTS.join(', ')}`);
   const out: Variant[] = [];

@@ -2,8 +2,10 @@
 // so far per variant. On a terminal one status line is redrawn in place (at most 4 times a second) and messages
 // scroll above it; otherwise plain lines are printed at the start of each run and at each evaluation.
 //
-// Overall progress is measured in training FLOPs (every run spends the same budget), and the ETA assumes the rest
-// runs at the FLOP rate seen so far, evaluation included: variants with different speeds make it drift a little.
+// Overall progress is measured in training FLOPs (`mod compare`: every run spends the same budget), and the ETA
+// assumes the rest runs at the FLOP rate seen so far in this session, evaluation included: variants with different
+// speeds make it drift a little. Reused runs and the resumed part of a run count as done but not towards the rate.
+// `mod sweep` shows its whole sweep with it, the later runs as placeholders until they are planned.
 import { formatDuration, formatSi } from '../format.js';
 import type { ProgressStream } from './progress.js';
 
@@ -26,12 +28,16 @@ export interface CompareProgressOptions {
 const REDRAW_MS = 250;
 
 export class CompareProgress {
-  private readonly runs: readonly ProgressRun[];
+  private readonly runs: ProgressRun[];
   private readonly stream: ProgressStream;
   private readonly tty: boolean;
   private readonly now: () => number;
   private readonly t0: number;
-  private readonly totalFlops: number;
+  private totalFlops: number;
+  /** FLOPs counted as done without being trained in this session. */
+  private skippedFlops = 0;
+  /** Iteration the current run started from (its checkpoint's when resumed). */
+  private startIter = 0;
   private readonly best = new Map<string, number>();
   private current = -1;
   private iter = 0;
@@ -40,7 +46,7 @@ export class CompareProgress {
   private drawn = false;
 
   constructor(opts: CompareProgressOptions) {
-    this.runs = opts.runs;
+    this.runs = [...opts.runs];
     this.stream = opts.stream;
     this.tty = opts.tty ?? opts.stream.isTTY === true;
     this.now = opts.now ?? ((): number => performance.now());
@@ -51,11 +57,38 @@ export class CompareProgress {
 
   /** Run `index` of the plan starts. */
   startRun(index: number): void {
-    if (this.current >= 0) this.doneFlops += this.runs[this.current]!.steps * this.runs[this.current]!.flopsPerStep;
+    this.finishCurrent();
     this.current = index;
     this.iter = 0;
+    this.startIter = 0;
     const r = this.runs[index]!;
     this.log(`[${index + 1}/${this.runs.length}] ${r.name}: ${r.steps} steps of ${formatSi(r.flopsPerStep, 'FLOP')}`);
+  }
+
+  /** The current run is finished already: done, but not towards the rate. */
+  reused(): void {
+    const r = this.runs[this.current]!;
+    this.skippedFlops += r.steps * r.flopsPerStep;
+    this.startIter = r.steps;
+    this.iter = r.steps;
+  }
+
+  /** The current run continues from its checkpoint at `iteration`. */
+  resumed(iteration: number): void {
+    this.skippedFlops += iteration * this.runs[this.current]!.flopsPerStep;
+    this.startIter = iteration;
+    this.iter = iteration;
+  }
+
+  /** Replaces the (placeholder) runs from `first` on, not started yet, by the planned ones. */
+  setRuns(first: number, runs: readonly ProgressRun[]): void {
+    this.runs.splice(first, this.runs.length - first, ...runs);
+    this.totalFlops = this.runs.reduce((s, r) => s + r.steps * r.flopsPerStep, 0);
+  }
+
+  private finishCurrent(): void {
+    const r = this.runs[this.current];
+    if (r !== undefined) this.doneFlops += (r.steps - this.startIter) * r.flopsPerStep;
   }
 
   step(iter: number): void {
@@ -88,18 +121,24 @@ export class CompareProgress {
     this.drawn = false;
   }
 
+  /** Training FLOPs done in this session (reused and resumed parts excluded). */
+  private trainedFlops(): number {
+    const r = this.runs[this.current];
+    return this.doneFlops + (r === undefined ? 0 : (this.iter - this.startIter) * r.flopsPerStep);
+  }
+
   /** Fraction of all training FLOPs done, in [0, 1]. */
   fraction(): number {
-    const r = this.runs[this.current];
-    const flops = this.doneFlops + (r === undefined ? 0 : this.iter * r.flopsPerStep);
+    const flops = this.skippedFlops + this.trainedFlops();
     return this.totalFlops === 0 ? 1 : Math.min(1, flops / this.totalFlops);
   }
 
-  /** Seconds left, or NaN before any progress. */
+  /** Seconds left, or NaN before any progress in this session. */
   etaSeconds(): number {
-    const f = this.fraction();
-    if (f <= 0) return Number.NaN;
-    return (((this.now() - this.t0) / 1000) * (1 - f)) / f;
+    const trained = this.trainedFlops();
+    if (trained <= 0) return Number.NaN;
+    const left = Math.max(0, this.totalFlops - this.skippedFlops - trained);
+    return (((this.now() - this.t0) / 1000) * left) / trained;
   }
 
   /** `[2/3 mod-s1337] iter 40/90 | 51% | ETA 3m10s | best val: dense 2.1034, mod 2.1501, random ?` */

@@ -3,6 +3,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import type { ExecutorHooks } from '../compare/executor.js';
 import type { CompareHooks, CompareResult } from '../compare/run.js';
 import type { CompareOptions, Plan, PlannedRun } from '../compare/plan.js';
 import { CompareProgress } from './compare-progress.js';
@@ -37,8 +38,8 @@ export function registerCompare(program: Command, io: Io): void {
     '  --evals=N            evaluations per run at evenly spaced FLOPs (default 10)',
     '  --out=DIR            curves.csv, report.md and the SVG plots (default out/compare)',
     '  --runs=DIR           run directories <variant>-s<seed> with checkpoints (default DIR/runs)',
-    '  --reuse              keep finished runs of the same settings in the run directories instead of training again',
-    '                       (rewrites the outputs; a run stopped part-way is trained again from the start)',
+    '  --reuse              keep finished runs of the same settings in the run directories instead of training again,',
+    '                       and continue a run stopped part-way from its checkpoint (rewrites the outputs)',
     '',
     'maxIters, lrDecayIters, evalInterval and out are set from the budget; warmupIters keeps its share of the preset\'s',
     'maxIters unless given. Ctrl-C stops the current run after its step and saves its checkpoint (no report).',
@@ -73,6 +74,8 @@ async function compareCommand(opts: CompareOptions, io: Io): Promise<void> {
       current = planned;
       progress?.startRun(i);
     },
+    onRunReused: () => progress?.reused(),
+    onRunResumed: (_i, iteration) => progress?.resumed(iteration),
     onStep: (iter) => progress?.step(iter),
     onEval: (r) => progress?.evaluated(r.iter, r.valLoss),
     onRunDone: (r) => say(`${r.planned.name}: final val loss ${r.rows[r.rows.length - 1]!.valLoss.toFixed(4)}, ${r.trainStepMs.toFixed(1)} ms/step`),
@@ -80,7 +83,7 @@ async function compareCommand(opts: CompareOptions, io: Io): Promise<void> {
       progress?.stop();
       progress = null;
     },
-    runReport: (planned) => runLog(planned),
+    runReport: runLog,
   };
   let result: CompareResult;
   try {
@@ -111,12 +114,12 @@ function printResult(io: Io, result: CompareResult, opts: CompareOptions): void 
   io.out(`wrote ${result.written.join(', ')} in ${opts.out}\n`);
 }
 
-/** A run's own report, as `mod train` prints it, in train.log of its run directory. */
-function runLog(planned: PlannedRun): ReturnType<NonNullable<CompareHooks['runReport']>> {
+/** A run's own report, as `mod train` prints it, in train.log of its run directory (appended to when resumed). */
+export function runLog(planned: PlannedRun, resumed: boolean): ReturnType<NonNullable<ExecutorHooks['runReport']>> {
   const dir = planned.run.train.out;
   ensureDir(dir);
   const file = path.join(dir, 'train.log');
-  writeFileSync(file, '');
+  if (!resumed) writeFileSync(file, '');
   const write = (text: string): void => appendFileSync(file, text);
   const report = new TrainReport(planned.run, { out: write, err: write }, { write });
   return { callbacks: report.callbacks(), finish: (r) => report.finish(r) };

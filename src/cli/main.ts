@@ -12,6 +12,7 @@ import { registerExport } from './export.js';
 import { registerInfo } from './info.js';
 import { type Io, processIo } from './io.js';
 import { registerSample } from './sample.js';
+import { registerSweep } from './sweep.js';
 import { addThreadsOption } from './threads.js';
 import { registerTrain } from './train.js';
 import { registerView } from './view.js';
@@ -33,6 +34,7 @@ function buildProgram(io: Io): Command {
   registerInfo(program, io);
   registerBench(program, io);
   registerCompare(program, io);
+  registerSweep(program, io);
   registerExport(program, io);
   registerView(program, io);
   addThreadsOption(program);

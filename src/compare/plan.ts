@@ -144,11 +144,11 @@ export function stepFlops(model: ModelConfig, run: TrainRun): number {
  * Steps that spend the budget: round(budget / flopsPerStep), so |steps·flopsPerStep − budget| <= flopsPerStep/2
  * and any two variants' spends differ by less than one step of the larger. At least one step is required.
  */
-export function budgetSteps(budget: number, flopsPerStep: number, variant: string): number {
+export function budgetSteps(budget: number, flopsPerStep: number, label: string, flag = '--budget'): number {
   const steps = Math.round(budget / flopsPerStep);
   if (steps < 1) {
-    throw new ConfigError(`--budget=${budget.toExponential(3)} is less than half a training step of the ${variant} model `
-      + `(${flopsPerStep.toExponential(3)} FLOPs per step): raise --budget`);
+    throw new ConfigError(`${flag}=${budget.toExponential(3)} is less than half a training step of the ${label} model `
+      + `(${flopsPerStep.toExponential(3)} FLOPs per step): raise ${flag}`);
   }
   return steps;
 }
@@ -160,12 +160,21 @@ export function evalPoints(steps: number, evals: number): number[] {
   return [...points].sort((a, b) => a - b);
 }
 
-/** The variant's train settings: maxIters and the cosine from the budget, warmup scaled with the run length. */
-function plannedRun(opts: PlanOptions, variant: Variant, model: ModelConfig, seed: number): PlannedRun {
-  const name = `${variant}-s${seed}`;
+/** What planning one run to a budget needs (`mod sweep` plans many budgets with it). */
+export type BudgetRunOptions = Pick<PlanOptions, 'base' | 'budget' | 'evals' | 'runsDir' | 'userKeys'> & {
+  /** The option that set the budget, for the error when it is too small (default --budget). */
+  budgetFlag?: string;
+};
+
+/**
+ * One run of `model` that spends opts.budget: maxIters and the cosine from the budget, warmup scaled with the run
+ * length, its directory runsDir/name.
+ */
+export function plannedRun(opts: BudgetRunOptions, variant: Variant, model: ModelConfig, seed: number, name = `${variant}-s${seed}`): PlannedRun {
   const draft: TrainRun = { ...opts.base, model, train: { ...opts.base.train } };
   const flopsPerStep = stepFlops(model, draft);
-  const steps = budgetSteps(opts.budget, flopsPerStep, variant);
+  const label = name === `${variant}-s${seed}` ? variant : name;
+  const steps = budgetSteps(opts.budget, flopsPerStep, label, opts.budgetFlag);
   const t = opts.base.train;
   const warmup = opts.userKeys.has('warmupIters') ? t.warmupIters : Math.round((t.warmupIters * steps) / t.maxIters);
   const train = {

@@ -37,6 +37,8 @@ export interface RunSummary {
   trainStepMs: number;
   /** Training FLOPs spent (the last evaluation's trainFlops). */
   spentFlops: number;
+  /** The final checkpoint evaluated on the whole validation split. */
+  figures: CheckpointFigures;
 }
 
 export interface ReportInput {
@@ -53,15 +55,13 @@ export interface ReportInput {
   /** Interleaved median ms per step per variant. */
   benchMs: Map<Variant, number>;
   benchRepeats: number;
-  /** Per run name: its final checkpoint evaluated on the whole validation split. */
-  figures: Map<string, CheckpointFigures>;
   command: string;
   /** Relative names of the plot files. */
   plots: { flops: string; wall: string; routing: string | null };
   runsDir: string;
 }
 
-interface Stats {
+export interface Stats {
   mean: number;
   sd: number;
   n: number;
@@ -74,7 +74,7 @@ export function stats(xs: readonly number[]): Stats {
   return { mean, sd, n };
 }
 
-function fmtStats(s: Stats, digits = 4): string {
+export function fmtStats(s: Stats, digits = 4): string {
   return s.n > 1 ? `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)}` : s.mean.toFixed(digits);
 }
 
@@ -91,7 +91,7 @@ function lastRow(r: RunSummary): CurveRow {
 function mainTable(input: ReportInput): string[] {
   const denseRun = input.runs.find((r) => r.planned.variant === 'dense');
   const denseMs = input.benchMs.get('dense');
-  const splitLoss = (v: Variant): Stats => stats(input.runs.filter((r) => r.planned.variant === v).map((r) => input.figures.get(r.planned.name)!.valLoss));
+  const splitLoss = (v: Variant): Stats => stats(input.runs.filter((r) => r.planned.variant === v).map((r) => r.figures.valLoss));
   const denseSplit = denseRun === undefined ? null : splitLoss('dense').mean;
   const lines = [
     '| variant | model | params | FLOPs / forward | vs dense | steps | training FLOPs | final val loss (eval batches) | val loss (whole val split) | Δ vs dense | ms / step | speed vs dense | training time |',
@@ -116,7 +116,7 @@ function mainTable(input: ReportInput): string[] {
   return lines;
 }
 
-function signed(x: number): string {
+export function signed(x: number): string {
   return `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(4)}`;
 }
 
@@ -139,7 +139,7 @@ function causalTable(input: ReportInput): string[] {
     '| --- | ---: | ---: | ---: | ---: |',
   ];
   for (const v of mods) {
-    const figs = input.runs.filter((r) => r.planned.variant === v).map((r) => input.figures.get(r.planned.name)!);
+    const figs = input.runs.filter((r) => r.planned.variant === v).map((r) => r.figures);
     const withCausal = figs.filter((f) => f.causalLoss !== null);
     const topk = stats(figs.map((f) => f.valLoss));
     if (withCausal.length === 0) {

@@ -1,20 +1,17 @@
 // `mod compare`: trains every planned run (src/compare/plan.ts) with the trainer, timing its optimizer steps, then
 // writes curves.csv, the plots and report.md (docs/compare.md). It reports through hooks; src/cli/compare.ts
 // shows the progress and writes each run's train.log.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { median } from '../bench/stats.js';
+import { ensureDir } from '../train/out-dir.js';
 import { timeTrainSteps } from '../bench/train.js';
 import { loadDataset, type Dataset } from '../data/index.js';
 import type { ModelConfig } from '../model/config.js';
-import type { LogRecord } from '../train/run-log.js';
-import { bothCallbacks, train, type TrainCallbacks, type TrainResult } from '../train/trainer.js';
-import { checkpointFigures } from './checkpoint-eval.js';
-import { type CompareOptions, planComparison, type Plan, type PlannedRun } from './plan.js';
+import { executeRuns, type ExecutorHooks } from './executor.js';
+import { type CompareOptions, planComparison, type Plan } from './plan.js';
 import { type CurveRow, lossVsFlopsSpec, lossVsWallSpec, renderSvg, routingSpec } from './plots.js';
 import { curvesCsv, reportMarkdown, type RunSummary, shellQuote } from './report.js';
 import { routingMap } from './routing-map.js';
-import { ensureDir } from '../train/out-dir.js';
 
 export const OUTPUT_FILES = {
   csv: 'curves.csv',
@@ -24,25 +21,14 @@ export const OUTPUT_FILES = {
   routing: 'routing.svg',
 } as const;
 
-/** What a comparison reports as it goes. */
-export interface CompareHooks {
-  /** Stops the current run after its step (its checkpoint is saved; no report is written). */
-  signal?: AbortSignal;
+/** What a comparison reports as it goes: the executor's hooks (src/compare/executor.ts) and a few more. */
+export interface CompareHooks extends ExecutorHooks {
   /** Interleaved timing steps per variant for the speed ratios (default 20, after 3 warm-up steps). */
   benchRepeats?: number;
   /** The plan, before the first run. */
   onPlan?(plan: Plan): void;
-  /** A remark worth showing a person. */
-  onNotice?(message: string): void;
-  onRunStart?(index: number, planned: PlannedRun): void;
-  /** Each optimizer step of the current run. */
-  onStep?(iteration: number): void;
-  onEval?(record: LogRecord): void;
-  onRunDone?(summary: RunSummary): void;
-  /** Every run is trained (or reused); evaluation, timing and the report follow. */
+  /** Every run is trained (or reused); timing and the report follow. */
   onTrained?(): void;
-  /** More trainer callbacks for a run, and what to do with its result (the CLI writes train.log with them). */
-  runReport?(planned: PlannedRun): { callbacks: TrainCallbacks; finish(result: TrainResult): void };
 }
 
 export interface CompareResult {
@@ -65,90 +51,10 @@ export async function runComparison(opts: CompareOptions, hooks: CompareHooks = 
   const plan = planComparison({ ...opts, base });
   ensureDir(opts.out);
   hooks.onPlan?.(plan);
-  const runs: RunSummary[] = [];
-  for (const [i, planned] of plan.runs.entries()) {
-    hooks.onRunStart?.(i, planned);
-    const saved = opts.reuse ? loadSummary(planned) : null;
-    if (saved !== null) {
-      runs.push(saved);
-      hooks.onNotice?.(`${planned.name}: reusing the finished run in ${planned.run.train.out}`);
-      continue;
-    }
-    const r = await trainOne(planned, hooks);
-    if (r === null) return { plan, runs, aborted: true, report: null, written: [] };
-    runs.push(r);
-    hooks.onRunDone?.(r);
-  }
+  const runs = await executeRuns(plan.runs, hooks, opts.reuse);
+  if (runs === null) return { plan, runs: [], aborted: true, report: null, written: [] };
   hooks.onTrained?.();
   return { plan, runs, aborted: false, ...(await writeOutputs(opts, plan, runs, data, hooks)) };
-}
-
-/** Trains one run to its budget; null when the signal stopped it. */
-async function trainOne(planned: PlannedRun, hooks: CompareHooks): Promise<RunSummary | null> {
-  const dir = planned.run.train.out;
-  ensureDir(dir);
-  const evalAt = new Set(planned.evalIters);
-  // Step times: from the end of the previous step (or evaluation) to the end of this step. The first step's time
-  // would include loading the data and building the model, so it is replaced by the run's median.
-  const stepMs: number[] = [];
-  const records: LogRecord[] = [];
-  let mark: number | null = null;
-  const own: TrainCallbacks = {
-    onStep: (s) => {
-      const now = performance.now();
-      stepMs.push(mark === null ? Number.NaN : now - mark);
-      mark = now;
-      hooks.onStep?.(s.iteration);
-    },
-    onEval: (record) => {
-      records.push(record);
-      hooks.onEval?.(record);
-      mark = performance.now();
-    },
-  };
-  const report = hooks.runReport?.(planned);
-  const callbacks = report === undefined ? own : bothCallbacks(report.callbacks, own);
-  const result = await train(planned.run, { ...callbacks, evalAt: (iter) => evalAt.has(iter), ...(hooks.signal === undefined ? {} : { signal: hooks.signal }) });
-  report?.finish(result);
-  if (result.aborted) return null;
-  const med = median(stepMs.filter((x) => !Number.isNaN(x)));
-  const filled = stepMs.map((x) => (Number.isNaN(x) ? (Number.isNaN(med) ? 0 : med) : x));
-  const cumulative: number[] = [];
-  filled.reduce((s, x, i) => (cumulative[i] = s + x), 0);
-  const rows: CurveRow[] = records.map((r) => ({
-    variant: planned.variant,
-    seed: planned.seed,
-    iter: r.iter,
-    trainFlops: r.trainFlops,
-    tokens: r.tokensSeen,
-    wallMs: cumulative[r.iter - 1]!,
-    trainLoss: r.trainLoss,
-    valLoss: r.valLoss,
-  }));
-  const summary: RunSummary = { planned, rows, trainStepMs: Number.isNaN(med) ? filled[0]! : med, spentFlops: records[records.length - 1]!.trainFlops };
-  saveSummary(summary);
-  return summary;
-}
-
-/** What `--reuse` needs of a finished run, beside its checkpoint. */
-const SUMMARY_FILE = 'compare-run.json';
-
-function saveSummary(s: RunSummary): void {
-  const { planned, ...rest } = s;
-  const json = { model: planned.run.model, train: planned.run.train, evalIters: planned.evalIters, ...rest };
-  writeFileSync(path.join(planned.run.train.out, SUMMARY_FILE), JSON.stringify(json, null, 1) + '\n');
-}
-
-/** A finished run of the same model, train settings and evaluation points, or null. */
-function loadSummary(planned: PlannedRun): RunSummary | null {
-  const file = path.join(planned.run.train.out, SUMMARY_FILE);
-  if (!existsSync(file)) return null;
-  const json = JSON.parse(readFileSync(file, 'utf8')) as { model: unknown; train: unknown; evalIters: unknown } & Omit<RunSummary, 'planned'>;
-  const same = JSON.stringify(json.model) === JSON.stringify(planned.run.model) && JSON.stringify(json.train) === JSON.stringify(planned.run.train)
-    && JSON.stringify(json.evalIters) === JSON.stringify(planned.evalIters);
-  if (!same) return null;
-  const { model: _m, train: _t, evalIters: _e, ...rest } = json;
-  return { planned, ...rest };
 }
 
 async function writeOutputs(opts: CompareOptions, plan: Plan, runs: RunSummary[], data: Dataset, hooks: CompareHooks): Promise<{ report: string; written: string[] }> {
@@ -157,8 +63,6 @@ async function writeOutputs(opts: CompareOptions, plan: Plan, runs: RunSummary[]
   writeFileSync(path.join(opts.out, OUTPUT_FILES.csv), curvesCsv(rows));
   const modRun = runs.find((r) => r.planned.variant === 'mod') ?? null;
   await writePlots(opts, rows, modRun, data);
-  hooks.onNotice?.('evaluating each checkpoint on the whole validation split (MoD: top-k and causal routing)...');
-  const figures = new Map(runs.map((r) => [r.planned.name, checkpointFigures(r.planned.run.train.out)]));
   hooks.onNotice?.('timing the variants side by side for the speed ratios...');
   const configs = new Map<string, ModelConfig>(opts.variants.map((v) => [v, plan.models.get(v)!]));
   const micro = timeTrainSteps(configs, { batchSize: opts.base.train.batchSize, repeats: benchRepeats, warmup: 3 });
@@ -175,7 +79,6 @@ async function writeOutputs(opts: CompareOptions, plan: Plan, runs: RunSummary[]
     runs,
     benchMs: new Map(opts.variants.map((v) => [v, micro.get(v)! * opts.base.train.gradAccumSteps])),
     benchRepeats,
-    figures,
     // --reuse changes nothing in the results, so the command shown is the one that trains everything.
     command: `npx mod compare ${opts.argv.filter((a) => !/^--reuse(=true)?$/.test(a)).map(shellQuote).join(' ')}`,
     plots: { flops: OUTPUT_FILES.flops, wall: OUTPUT_FILES.wall, routing: modRun === null ? null : OUTPUT_FILES.routing },

@@ -59,4 +59,29 @@ describe('compare progress', () => {
     progress.stop();
     assert.equal(written[written.length - 1], '\n');
   });
+
+  test('reused runs and the resumed part of a run count as done but not towards the ETA rate', () => {
+    const { progress, clock } = setup(false);
+    progress.startRun(0);
+    progress.reused(); // 30 of 60 FLOPs, in no time
+    assert.equal(progress.fraction(), 0.5);
+    assert.ok(Number.isNaN(progress.etaSeconds()), 'no rate yet');
+    progress.startRun(1);
+    progress.resumed(10); // 15 more skipped
+    assert.equal(progress.fraction(), 0.75);
+    clock.ms = 5_000;
+    progress.step(15); // 7.5 FLOPs trained in 5 s; 7.5 left
+    assert.equal(progress.fraction(), 0.875);
+    assert.equal(progress.etaSeconds(), 5);
+  });
+
+  test('placeholder runs are replaced by the planned ones, and the total follows', () => {
+    const { progress, written } = setup(false);
+    progress.startRun(0);
+    progress.step(10);
+    progress.setRuns(1, [{ name: 'mod-s1', variant: 'mod', steps: 10, flopsPerStep: 3 }, { name: 'mod-s2', variant: 'mod', steps: 10, flopsPerStep: 3 }]);
+    assert.equal(progress.fraction(), 1 / 3);
+    progress.startRun(2);
+    assert.equal(written[written.length - 1], '[3/3] mod-s2: 10 steps of 3 FLOP\n');
+  });
 });

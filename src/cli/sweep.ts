@@ -1,0 +1,123 @@
+// `mod sweep`: isoFLOP curves of dense and Mixture-of-Depths models, fitted optima and the paper's claims checked
+// with seeds and spread (docs/sweep.md). Ctrl-C (SIGINT) or SIGTERM stops the current run after its step with a
+// checkpoint and exits with 128 + the signal's number; `--resume` continues.
+import type { Command } from 'commander';
+import type { PlannedRun } from '../compare/plan.js';
+import type { SweepOptions, SweepRun } from '../sweep/plan.js';
+import type { SweepHooks, SweepResult } from '../sweep/run.js';
+import { runLog } from './compare.js';
+import { CompareProgress, type ProgressRun } from './compare-progress.js';
+import type { Io } from './io.js';
+import { addConfigHelp } from './run-config.js';
+import { signalExitCode } from './stop-signal.js';
+import { progressStream } from './train.js';
+
+export function registerSweep(program: Command, io: Io): void {
+  const cmd = program
+    .command('sweep')
+    .description('isoFLOP sweep: a ladder of model sizes per budget, dense vs Mixture-of-Depths, fitted optima and the paper\'s claims')
+    .usage('--budgets LIST [--preset NAME] [--sizes LADDER] [--variants dense,mod[,random]] [--seeds N] [--claim-seeds N] [--claims-budget FLOPS] [--evals N] [--out DIR] [--runs DIR] [--resume] [--key=value ...]')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (_opts: unknown, self: Command) => {
+      const { parseSweepArgs } = await import('./sweep-options.js');
+      await sweepCommand(parseSweepArgs(self.args), io);
+    });
+  addConfigHelp(cmd, true, [
+    '',
+    'Command options:',
+    '  --budgets=LIST       training FLOPs of each isoFLOP curve (required; e.g. 3e12,1e13,3e13); every run spends exactly its budget',
+    '  --sizes=LADDER       model sizes L<layers>C<width>[H<heads>] (heads of size 32 unless given)',
+    '                       (default L2C64,L3C96,L4C128,L5C160,L6C192: 0.12M to 2.7M parameters on byte-level Brown)',
+    '  --variants=LIST      isoFLOP curves for some of dense, mod, random (default dense,mod)',
+    '  --seeds=N            seeds per isoFLOP point: seed, seed+1, ... (default 1); the report gives mean ± sd',
+    '  --claim-seeds=N      seeds of learned and of random routing at the MoD optimum size (claim c; default 3;',
+    '                       0 trains no claim runs); claim e adds capacity 0.5 and routing every 4th block there',
+    '  --claims-budget=FLOPS  the budget of claims c-e (one of --budgets; default the largest)',
+    '  --evals=N            evaluations and checkpoints per run at evenly spaced FLOPs (default 4)',
+    '  --out=DIR            runs.csv, isoflop.svg, optimum.svg and report.md (default out/sweep)',
+    '  --runs=DIR           run directories b<budget>/<size>-<arm>-s<seed> (default DIR/runs)',
+    '  --resume             keep finished runs of the same settings and continue a stopped run from its checkpoint',
+    '',
+    'maxIters, lrDecayIters, evalInterval and out are set from the budget; warmupIters keeps its share of the preset\'s',
+    'maxIters unless given. Ctrl-C stops the current run after its step and saves its checkpoint (no report).',
+  ]);
+}
+
+function progressRun(r: SweepRun): ProgressRun {
+  const p = r.planned;
+  return { name: p.name, variant: r.arm, steps: p.run.train.maxIters, flopsPerStep: p.flopsPerStep };
+}
+
+async function sweepCommand(opts: SweepOptions, io: Io): Promise<void> {
+  const { runSweep } = await import('../sweep/run.js');
+  let progress = null as CompareProgress | null;
+  let current = null as PlannedRun | null;
+  const say = (line: string): void => (progress === null ? io.out(line + '\n') : progress.log(line));
+  const { StopSignal } = await import('./stop-signal.js');
+  const stop = new StopSignal({
+    onFirst: (signal) => say(`${signal}: stopping ${current?.name ?? 'the sweep'} after this step and saving its checkpoint (press Ctrl-C again to abort without saving)`),
+    onAbort: (signal) => {
+      progress?.stop();
+      io.err(`${signal}: aborted\n`);
+      process.exit(signalExitCode(signal));
+    },
+  });
+  const hooks: SweepHooks = {
+    signal: stop.controller.signal,
+    onPlan: (runs, claimRuns) => {
+      printPlan(io, opts, runs, claimRuns);
+      // Claim runs are placeholders of one budget each until the MoD optimum is known.
+      const placeholders = Array.from({ length: claimRuns }, (_, i): ProgressRun => ({ name: `claim run ${i + 1}`, variant: 'mod', steps: 1, flopsPerStep: opts.claimsBudget }));
+      progress = new CompareProgress({ runs: [...runs.map(progressRun), ...placeholders], stream: progressStream(io) });
+    },
+    onClaimsPlan: (runs, first) => {
+      say(`claims at the MoD optimum: ${runs.length} more runs (${runs.map((r) => r.planned.name).join(', ') || 'none'})`);
+      progress?.setRuns(first, runs.map(progressRun));
+    },
+    onNotice: say,
+    onRunStart: (i, planned) => {
+      current = planned;
+      progress?.startRun(i);
+    },
+    onRunReused: () => progress?.reused(),
+    onRunResumed: (_i, iteration) => progress?.resumed(iteration),
+    onStep: (iter) => progress?.step(iter),
+    onEval: (r) => progress?.evaluated(r.iter, r.valLoss),
+    onRunDone: (r) => say(`${r.planned.name}: val loss ${r.figures.valLoss.toFixed(4)} (whole split), ${r.trainStepMs.toFixed(1)} ms/step`),
+    onTrained: () => {
+      progress?.stop();
+      progress = null;
+    },
+    runReport: runLog,
+  };
+  let result: SweepResult;
+  try {
+    result = await runSweep(opts, hooks);
+  } finally {
+    progress?.stop();
+    stop.dispose();
+  }
+  if (result.aborted) {
+    io.out(`stopped during ${current?.name ?? 'the sweep'}; its checkpoint is in ${current?.run.train.out ?? opts.out}. Run the same command with --resume to continue.\n`);
+    process.exit(signalExitCode(stop.signal ?? 'SIGINT'));
+  }
+  printResult(io, result, opts);
+}
+
+function printPlan(io: Io, opts: SweepOptions, runs: readonly SweepRun[], claimRuns: number): void {
+  io.out(`mod sweep: preset ${opts.base.preset}, budgets ${opts.budgets.map((b) => b.toExponential(1)).join(', ')}, ${runs.length} isoFLOP runs`
+    + ` + up to ${claimRuns} claim runs, output in ${opts.out}\n`);
+  for (const r of runs.filter((x) => x.budget === opts.budgets[0] && x.planned.seed === opts.base.train.seed)) {
+    io.out(`  ${r.planned.name.padEnd(28)} ${r.params.toLocaleString('en-US').padStart(10)} params | ${r.planned.forwardFlops.toExponential(3)} FLOPs/forward | ${r.planned.run.train.maxIters} steps\n`);
+  }
+}
+
+function printResult(io: Io, result: SweepResult, opts: SweepOptions): void {
+  // The claims table: the '|' lines right after the "## Claims" heading and its blank line.
+  const lines = (result.report ?? '').split('\n');
+  const after = lines.slice(lines.indexOf('## Claims') + 2);
+  const end = after.findIndex((l) => !l.startsWith('|'));
+  io.out(`\n${after.slice(0, end < 0 ? after.length : end).join('\n')}\n\n`);
+  io.out(`wrote ${result.written.join(', ')} in ${opts.out}\n`);
+}
