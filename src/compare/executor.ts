@@ -52,7 +52,7 @@ export async function executeRuns(runs: readonly PlannedRun[], hooks: ExecutorHo
       hooks.onNotice?.(`${planned.name}: resuming from its checkpoint at iteration ${resumeAt} of ${planned.run.train.maxIters}`);
       hooks.onRunResumed?.(index, resumeAt);
     }
-    const r = await trainOne(resumeAt === null ? planned : { ...planned, run: { ...planned.run, resume: true } }, hooks);
+    const r = await trainOne(resumeAt === null ? planned : { ...planned, run: { ...planned.run, resume: true, overwrite: false } }, hooks);
     if (r === null) return null;
     out.push(r);
     hooks.onRunDone?.(r);
