@@ -49,4 +49,7 @@ export default {
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   thresholds: { high: 90, low: 85, break: null },
   tempDirName: '.stryker-tmp',
+  // Later runs re-test only the mutants whose code or covering tests changed (npm run mutate -- --force: all).
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
 };

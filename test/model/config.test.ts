@@ -66,6 +66,8 @@ describe('model config validation', () => {
     assert.match(configError(() => validateModelConfig({ ...base(), nEmbd: 12, nHead: 4, positions: 'rope' })), /rope' needs an even head size.*= 3/);
     assert.doesNotThrow(() => validateModelConfig({ ...base(), nEmbd: 12, nHead: 3, positions: 'rope' }));
     assert.match(configError(() => validateModelConfig({ ...base(), mlpRatio: 2.001 })), /non-integer MLP width/);
+    assert.equal(validateModelConfig({ ...base(), nEmbd: 12, nHead: 4, positions: 'learned' }).nEmbd, 12, 'an odd head size is fine without rope');
+    assert.equal(validateModelConfig({ ...base(), nEmbd: 8, nHead: 2, mlpRatio: 0.125 }).mlpRatio, 0.125, 'an MLP width of 1 is allowed');
   });
 });
 
@@ -166,6 +168,11 @@ describe('the mod section of the real model schema', () => {
         assert.equal(validateModelConfig({ ...base(), mod }).mod![key as keyof ModConfig], value);
       }
     }
+  });
+
+  it('only a mod section without `causal` is legacy: one with `causal` must give every key', () => {
+    const { auxWeight: _, ...noAux } = modConfigDefaults;
+    assert.equal(configError(() => validateModelConfig({ ...base(), mod: noAux })), 'section mod is missing key mod.auxWeight (a number >= 0)');
   });
 
   it('a config or mod section that is not an object is a ConfigError, not a TypeError', () => {

@@ -342,6 +342,13 @@ describe('RoutedBlock', () => {
     gradCheck('routed block', f, [x, ...params], { eps: 1e-3, rtol: 2e-2, atol: 2e-3, sample: 40 });
   });
 
+  it('names its parameters as the checkpoint does: router.weight (no bias), predictor.fc/proj weight and bias', () => {
+    const names = (mod: Partial<ModConfig>): string[] => makeBlock(mod).namedParameters().map(([n]) => n).filter((n) => /router|predictor/.test(n));
+    assert.deepEqual(names({ causal: 'aux' }), ['router.weight']);
+    assert.deepEqual(names({ causal: 'predictor' }).sort(), ['predictor.fc.bias', 'predictor.fc.weight', 'predictor.proj.bias', 'predictor.proj.weight', 'router.weight']);
+    assert.deepEqual(names({ causal: 'predictor', routing: 'random' }).sort(), ['predictor.fc.bias', 'predictor.fc.weight', 'predictor.proj.bias', 'predictor.proj.weight']);
+  });
+
   it("refuses causal = 'aux' without a router (random routing)", () => {
     assert.throws(() => makeBlock({ routing: 'random', causal: 'aux' }), /causal='aux' needs a router, which routing='random' lacks/);
   });
@@ -406,6 +413,18 @@ describe('RoutedBlock', () => {
     const constant = selections(wideBlock({ routing: 'random', causal: 'predictor', capacity: 0.25 }, 23, RoutedBlock, new ConstantRng(0)));
     assert.equal(new Set(constant).size, 1, 'control: constant scores repeat the selection');
     assert.equal(constant[0], '0,1,2,3,0,1,2,3,0,1,2,3', 'control: ties go to the first k positions');
+  });
+
+  it("random routing's scores are the routing stream's uniform draws, one per token, pass after pass", () => {
+    const [b, t] = [2, 8];
+    const rb = wideBlock({ routing: 'random', causal: 'predictor', capacity: 0.25 }, 25, RoutedBlock, new Rng(77));
+    const stream77 = new Rng(77);
+    const x = stream(b, t, 16, 26);
+    for (let pass = 0; pass < 3; pass++) {
+      const scores = noGrad(() => Array.from(rb.forward(x, sequencePositions(b, t)).topk!.scores.data));
+      releaseGraph();
+      assert.deepEqual(scores, Array.from({ length: b * t }, () => Math.fround(stream77.next())), `pass ${pass}`);
+    }
   });
 
   it('random routing chooses each position at rate k/T (chi-square, fixed seed; constant scores fail)', () => {

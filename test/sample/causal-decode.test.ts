@@ -189,6 +189,20 @@ test("kvCacheLogits counts each routed block's tokens seen and processed, and wh
   assert.ok(source.lastProcessed.length === 2 && want.every((r) => r.processed > 0 && r.processed < r.seen));
 });
 
+test('kvCacheLogits decodes one step only when the context grew by exactly one token; otherwise it prefills', () => {
+  const cfg = modCfg();
+  const model = halfRouted(cfg, 91);
+  const context = randInts(9, cfg.vocabSize, 92);
+  const source = kvCacheLogits(model);
+  const oracle = windowLogits(model);
+  for (const n of [3, 4, 6, 7, 5]) {
+    const got = Float32Array.from(source.next(context.subarray(0, n)));
+    const want = Float32Array.from(oracle.next(context.subarray(0, n)));
+    assert.ok(got.every((v, i) => Math.abs(v - want[i]!) < 2e-4), `logits after ${n} tokens`);
+  }
+  assert.deepEqual([source.prefills, source.steps], [3, 2], '3 → 4 and 6 → 7 step; 3, 6 and 5 prefill');
+});
+
 test('generate: exactly maxNewTokens tokens, the same as generateTokens yields; bad arguments are refused', () => {
   const cfg = modCfg();
   const model = halfRouted(cfg, 81);
