@@ -84,6 +84,7 @@ export class CompareProgress {
   setRuns(first: number, runs: readonly ProgressRun[]): void {
     this.runs.splice(first, this.runs.length - first, ...runs);
     this.totalFlops = this.runs.reduce((s, r) => s + r.steps * r.flopsPerStep, 0);
+    for (const r of runs) if (!this.best.has(r.variant)) this.best.set(r.variant, Number.NaN);
   }
 
   private finishCurrent(): void {

@@ -79,9 +79,11 @@ describe('compare progress', () => {
     const { progress, written } = setup(false);
     progress.startRun(0);
     progress.step(10);
-    progress.setRuns(1, [{ name: 'mod-s1', variant: 'mod', steps: 10, flopsPerStep: 3 }, { name: 'mod-s2', variant: 'mod', steps: 10, flopsPerStep: 3 }]);
+    progress.setRuns(1, [{ name: 'mod-s1', variant: 'mod', steps: 10, flopsPerStep: 3 }, { name: 'random-s1', variant: 'random', steps: 10, flopsPerStep: 3 }]);
     assert.equal(progress.fraction(), 1 / 3);
     progress.startRun(2);
-    assert.equal(written[written.length - 1], '[3/3] mod-s2: 10 steps of 3 FLOP\n');
+    assert.equal(written[written.length - 1], '[3/3] random-s1: 10 steps of 3 FLOP\n');
+    progress.evaluated(10, 2.5);
+    assert.match(written[written.length - 1]!, /best val: dense \?, mod \?, random 2\.5000 \|/, 'a variant first seen in the new runs');
   });
 });
