@@ -1,18 +1,11 @@
 // `mod compare`: dense vs Mixture-of-Depths (learned and random routing) at equal training FLOPs (docs/compare.md).
 // A run stopped by Ctrl-C (SIGINT) or SIGTERM keeps its checkpoint and exits with 128 + the signal's number.
-import { appendFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
-import type { ExecutorHooks } from '../compare/executor.js';
 import type { CompareHooks, CompareResult } from '../compare/run.js';
-import type { CompareOptions, Plan, PlannedRun } from '../compare/plan.js';
-import { CompareProgress } from './compare-progress.js';
+import type { CompareOptions, Plan } from '../compare/plan.js';
 import type { Io } from './io.js';
 import { addConfigHelp } from './run-config.js';
-import { signalExitCode } from './stop-signal.js';
-import { TrainReport } from './train-report.js';
-import { progressStream } from './train.js';
-import { ensureDir } from '../train/out-dir.js';
+import { RunsView } from './runs-view.js';
 
 export function registerCompare(program: Command, io: Io): void {
   const cmd = program
@@ -48,54 +41,22 @@ export function registerCompare(program: Command, io: Io): void {
 
 async function compareCommand(opts: CompareOptions, io: Io): Promise<void> {
   const { runComparison } = await import('../compare/run.js');
-  let progress = null as CompareProgress | null;
-  let current = null as PlannedRun | null;
-  const say = (line: string): void => (progress === null ? io.out(line + '\n') : progress.log(line));
-  const { StopSignal } = await import('./stop-signal.js');
-  const stop = new StopSignal({
-    onFirst: (signal) => say(`${signal}: stopping ${current?.name ?? 'the comparison'} after this step and saving its checkpoint (press Ctrl-C again to abort without saving)`),
-    onAbort: (signal) => {
-      progress?.stop();
-      io.err(`${signal}: aborted\n`);
-      process.exit(signalExitCode(signal));
-    },
-  });
+  const view = new RunsView(io, 'the comparison');
   const hooks: CompareHooks = {
-    signal: stop.controller.signal,
+    ...view.hooks(),
     onPlan: (plan) => {
       printPlan(io, plan, opts);
-      progress = new CompareProgress({
-        runs: plan.runs.map((r) => ({ name: r.name, variant: r.variant, steps: r.run.train.maxIters, flopsPerStep: r.flopsPerStep })),
-        stream: progressStream(io),
-      });
+      view.show(plan.runs.map((r) => ({ name: r.name, variant: r.variant, steps: r.run.train.maxIters, flopsPerStep: r.flopsPerStep })));
     },
-    onNotice: say,
-    onRunStart: (i, planned) => {
-      current = planned;
-      progress?.startRun(i);
-    },
-    onRunReused: () => progress?.reused(),
-    onRunResumed: (_i, iteration) => progress?.resumed(iteration),
-    onStep: (iter) => progress?.step(iter),
-    onEval: (r) => progress?.evaluated(r.iter, r.valLoss),
-    onRunDone: (r) => say(`${r.planned.name}: final val loss ${r.rows[r.rows.length - 1]!.valLoss.toFixed(4)}, ${r.trainStepMs.toFixed(1)} ms/step`),
-    onTrained: () => {
-      progress?.stop();
-      progress = null;
-    },
-    runReport: runLog,
+    onRunDone: (r) => view.say(`${r.planned.name}: final val loss ${r.rows[r.rows.length - 1]!.valLoss.toFixed(4)}, ${r.trainStepMs.toFixed(1)} ms/step`),
   };
   let result: CompareResult;
   try {
     result = await runComparison(opts, hooks);
   } finally {
-    progress?.stop();
-    stop.dispose();
+    view.dispose();
   }
-  if (result.aborted) {
-    io.out(`stopped during ${current?.name ?? 'the comparison'}; its checkpoint is in ${current?.run.train.out ?? opts.out}. No report was written.\n`);
-    process.exit(signalExitCode(stop.signal ?? 'SIGINT'));
-  }
+  if (result.aborted) view.exitStopped(opts.out, 'No report was written.');
   printResult(io, result, opts);
 }
 
@@ -112,15 +73,4 @@ function printResult(io: Io, result: CompareResult, opts: CompareOptions): void 
   const table = (result.report ?? '').split('\n').filter((l) => l.startsWith('|')).slice(0, 2 + opts.variants.length);
   io.out(`\n${table.join('\n')}\n\n`);
   io.out(`wrote ${result.written.join(', ')} in ${opts.out}\n`);
-}
-
-/** A run's own report, as `mod train` prints it, in train.log of its run directory (appended to when resumed). */
-export function runLog(planned: PlannedRun, resumed: boolean): ReturnType<NonNullable<ExecutorHooks['runReport']>> {
-  const dir = planned.run.train.out;
-  ensureDir(dir);
-  const file = path.join(dir, 'train.log');
-  if (!resumed) writeFileSync(file, '');
-  const write = (text: string): void => appendFileSync(file, text);
-  const report = new TrainReport(planned.run, { out: write, err: write }, { write });
-  return { callbacks: report.callbacks(), finish: (r) => report.finish(r) };
 }

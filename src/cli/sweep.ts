@@ -2,15 +2,12 @@
 // with seeds and spread (docs/sweep.md). Ctrl-C (SIGINT) or SIGTERM stops the current run after its step with a
 // checkpoint and exits with 128 + the signal's number; `--resume` continues.
 import type { Command } from 'commander';
-import type { PlannedRun } from '../compare/plan.js';
 import type { SweepOptions, SweepRun } from '../sweep/plan.js';
 import type { SweepHooks, SweepResult } from '../sweep/run.js';
-import { runLog } from './compare.js';
-import { CompareProgress, type ProgressRun } from './compare-progress.js';
+import type { ProgressRun } from './compare-progress.js';
 import type { Io } from './io.js';
 import { addConfigHelp } from './run-config.js';
-import { signalExitCode } from './stop-signal.js';
-import { progressStream } from './train.js';
+import { RunsView } from './runs-view.js';
 
 export function registerSweep(program: Command, io: Io): void {
   const cmd = program
@@ -51,57 +48,28 @@ function progressRun(r: SweepRun): ProgressRun {
 
 async function sweepCommand(opts: SweepOptions, io: Io): Promise<void> {
   const { runSweep } = await import('../sweep/run.js');
-  let progress = null as CompareProgress | null;
-  let current = null as PlannedRun | null;
-  const say = (line: string): void => (progress === null ? io.out(line + '\n') : progress.log(line));
-  const { StopSignal } = await import('./stop-signal.js');
-  const stop = new StopSignal({
-    onFirst: (signal) => say(`${signal}: stopping ${current?.name ?? 'the sweep'} after this step and saving its checkpoint (press Ctrl-C again to abort without saving)`),
-    onAbort: (signal) => {
-      progress?.stop();
-      io.err(`${signal}: aborted\n`);
-      process.exit(signalExitCode(signal));
-    },
-  });
+  const view = new RunsView(io, 'the sweep');
   const hooks: SweepHooks = {
-    signal: stop.controller.signal,
+    ...view.hooks(),
     onPlan: (runs, claimRuns) => {
       printPlan(io, opts, runs, claimRuns);
       // Claim runs are placeholders of one budget each until the MoD optimum is known.
       const placeholders = Array.from({ length: claimRuns }, (_, i): ProgressRun => ({ name: `claim run ${i + 1}`, variant: 'mod', steps: 1, flopsPerStep: opts.claimsBudget }));
-      progress = new CompareProgress({ runs: [...runs.map(progressRun), ...placeholders], stream: progressStream(io) });
+      view.show([...runs.map(progressRun), ...placeholders]);
     },
     onClaimsPlan: (runs, first) => {
-      say(`claims at the MoD optimum: ${runs.length} more runs (${runs.map((r) => r.planned.name).join(', ') || 'none'})`);
-      progress?.setRuns(first, runs.map(progressRun));
+      view.say(`claims at the MoD optimum: ${runs.length} more runs (${runs.map((r) => r.planned.name).join(', ') || 'none'})`);
+      view.setRuns(first, runs.map(progressRun));
     },
-    onNotice: say,
-    onRunStart: (i, planned) => {
-      current = planned;
-      progress?.startRun(i);
-    },
-    onRunReused: () => progress?.reused(),
-    onRunResumed: (_i, iteration) => progress?.resumed(iteration),
-    onStep: (iter) => progress?.step(iter),
-    onEval: (r) => progress?.evaluated(r.iter, r.valLoss),
-    onRunDone: (r) => say(`${r.planned.name}: val loss ${r.figures.valLoss.toFixed(4)} (whole split), ${r.trainStepMs.toFixed(1)} ms/step`),
-    onTrained: () => {
-      progress?.stop();
-      progress = null;
-    },
-    runReport: runLog,
+    onRunDone: (r) => view.say(`${r.planned.name}: val loss ${r.figures.valLoss.toFixed(4)} (whole split), ${r.trainStepMs.toFixed(1)} ms/step`),
   };
   let result: SweepResult;
   try {
     result = await runSweep(opts, hooks);
   } finally {
-    progress?.stop();
-    stop.dispose();
+    view.dispose();
   }
-  if (result.aborted) {
-    io.out(`stopped during ${current?.name ?? 'the sweep'}; its checkpoint is in ${current?.run.train.out ?? opts.out}. Run the same command with --resume to continue.\n`);
-    process.exit(signalExitCode(stop.signal ?? 'SIGINT'));
-  }
+  if (result.aborted) view.exitStopped(opts.out, 'Run the same command with --resume to continue.');
   printResult(io, result, opts);
 }
 
