@@ -7,6 +7,7 @@ import { type ModelConfig, modConfigDefaults } from '../model/config.js';
 import { trainingFlops } from '../model/flops.js';
 import { GPT } from '../model/gpt.js';
 import { AdamW } from '../train/adamw.js';
+import { getPreset } from '../train/presets.js';
 import { trainStep } from '../train/step.js';
 import { median } from './stats.js';
 
@@ -23,7 +24,12 @@ export const trainBenchShape = { b: 8, t: 256, nEmbd: 256, nHead: 4, nLayer: 8, 
 export function trainBenchConfig(capacity: number | null): ModelConfig {
   const { t, nEmbd, nHead, nLayer, vocabSize } = trainBenchShape;
   const dense: ModelConfig = { vocabSize, blockSize: t, nLayer, nHead, nEmbd, mlpRatio: 4, bias: false, tiedEmbeddings: true, positions: 'learned' };
-  return capacity === null ? dense : { ...dense, mod: { ...modConfigDefaults, capacity, every: 2 } };
+  return capacity === null ? dense : withRouting(dense, capacity);
+}
+
+/** A dense config's MoD twin: every 2nd block routed at this capacity. */
+function withRouting(dense: ModelConfig, capacity: number): ModelConfig {
+  return { ...dense, mod: { ...modConfigDefaults, capacity, every: 2 } };
 }
 
 export interface StepTiming {
@@ -64,16 +70,27 @@ export function timeTrainSteps(configs: ReadonlyMap<string, ModelConfig>, opts: 
   return new Map(runners.map((r) => [r.name, median(r.times)]));
 }
 
-/** Median ms per step for dense and MoD at each capacity, measured round-robin after a warm-up. */
-export function runTrainBench(opts: { repeats?: number; warmup?: number; capacities?: number[] } = {}): TrainBenchRow[] {
-  const { b, t } = trainBenchShape;
+/** The preset's model without routing, and its batch size: `mod bench train --preset NAME`. */
+function presetShape(name: string): { dense: ModelConfig; b: number } {
+  const p = getPreset(name);
+  const { mod: _routing, ...dense } = p.model;
+  return { dense, b: p.train.batchSize };
+}
+
+/**
+ * Median ms per step for dense and MoD at each capacity (every 2nd block routed), measured round-robin after a
+ * warm-up: the benchmark's d 256 L8 model, or a preset's model at its batch size.
+ */
+export function runTrainBench(opts: { repeats?: number; warmup?: number; capacities?: number[]; preset?: string } = {}): TrainBenchRow[] {
+  const { dense, b } = opts.preset === undefined ? { dense: trainBenchConfig(null), b: trainBenchShape.b } : presetShape(opts.preset);
   const capacities = [null, ...(opts.capacities ?? [0.125, 0.5])];
-  const configs = new Map(capacities.map((c) => [String(c), trainBenchConfig(c)]));
+  const config = (c: number | null): ModelConfig => (c === null ? dense : withRouting(dense, c));
+  const configs = new Map(capacities.map((c) => [String(c), config(c)]));
   const ms = timeTrainSteps(configs, { batchSize: b, repeats: opts.repeats ?? 8, warmup: opts.warmup ?? 2 });
   return capacities.map((c) => ({
     variant: c === null ? 'dense' : 'mod',
     capacity: c ?? 1,
-    flopsPerStep: trainingFlops(trainBenchConfig(c), t).perSequence * b,
+    flopsPerStep: trainingFlops(config(c), dense.blockSize).perSequence * b,
     msPerStep: ms.get(String(c))!,
   }));
 }

@@ -1,6 +1,8 @@
 // `mod bench gemm|block`: the engine's micro-benchmarks, as a table or as JSON (`--json`: stdout holds only it).
 import type { Command } from 'commander';
-import type { BusyResults } from '../bench/busy.js';
+import type { BusyResults, Competitor } from '../bench/busy.js';
+import { ConfigError } from '../errors.js';
+import { median } from '../bench/stats.js';
 import { formatRows } from './format.js';
 import type { Io } from './io.js';
 import { optionValue, positiveInt } from './options.js';
@@ -8,7 +10,9 @@ import { optionValue, positiveInt } from './options.js';
 interface BenchOpts {
   json?: boolean;
   repeats?: string;
-  busy?: boolean;
+  busy?: string | true;
+  rounds?: string;
+  preset?: string;
 }
 
 export interface GemmRow {
@@ -29,11 +33,13 @@ interface BenchSpec<R> {
   name: string;
   description: string;
   repeatsDoc: string;
-  run(opts: { repeats?: number }): Promise<R>;
+  run(opts: { repeats?: number; preset?: string }): Promise<R>;
   json(result: R): string;
   table(result: R): string;
-  /** `--busy`: the table of the runs at N and 1 threads, quiet and beside a competitor process. */
-  busyTable?(results: BusyResults<R>): string;
+  /** `--busy`: the table of the runs at N and 1 threads, quiet and beside a competitor process, over the rounds. */
+  busyTable?(rounds: readonly BusyResults<R>[], competitor: Competitor): string;
+  /** `--preset NAME`: what the benchmark measures of the preset. */
+  presetDoc?: string;
 }
 
 function addBench<R>(bench: Command, io: Io, spec: BenchSpec<R>): void {
@@ -42,24 +48,34 @@ function addBench<R>(bench: Command, io: Io, spec: BenchSpec<R>): void {
     .description(spec.description)
     .option('--json', `print only {"${spec.name}": ...} on stdout`)
     .option('--repeats <n>', spec.repeatsDoc);
+  if (spec.presetDoc !== undefined) cmd.option('--preset <name>', spec.presetDoc);
   const busyTable = spec.busyTable;
-  if (busyTable) cmd.option('--busy', 'also measure beside a CPU-bound competitor process, at N threads and at 1 thread');
+  if (busyTable) {
+    cmd.option('--busy [competitor]', 'also measure beside a competitor process, at N threads and at 1 thread: loop (a busy loop, the default) or train (a second brown-small training run)');
+    cmd.option('--rounds <n>', 'with --busy: repeat the whole measurement n times and report the medians over the rounds and their spread');
+  }
   cmd.action(async (opts: BenchOpts) => {
-    const run = (): Promise<R> => spec.run(repeatsOpt(opts));
-    if (opts.busy && busyTable) {
-      const r = await (await import('../bench/busy.js')).runBusy(run);
-      io.out(opts.json ? busyJson(spec, r) : busyTable(r) + (await backendLine()));
+    const runOpts = { ...repeatsOpt(opts), ...(opts.preset === undefined ? {} : { preset: opts.preset }) };
+    const run = (): Promise<R> => spec.run(runOpts);
+    if (opts.busy !== undefined && busyTable) {
+      const { parseCompetitor, runBusy } = await import('../bench/busy.js');
+      const competitor = parseCompetitor(opts.busy);
+      const rounds = optionValue('rounds', positiveInt('rounds'), opts.rounds, 1);
+      const r = await runBusy(run, competitor, rounds);
+      io.out(opts.json ? busyJson(spec, r, competitor) : busyTable(r, competitor) + (await backendLine()));
       return;
     }
+    if (opts.rounds !== undefined) throw new ConfigError('--rounds repeats a --busy measurement: add --busy, or drop --rounds');
     const result = await run();
     io.out(opts.json ? spec.json(result) : spec.table(result) + (await backendLine()));
   });
 }
 
-/** `{"NAME":{"threads":N,"quiet":…,"quiet1":…,"busy":…,"busy1":…}}`, each part as the plain --json gives it. */
-function busyJson<R>(spec: BenchSpec<R>, r: BusyResults<R>): string {
+/** `{"NAME":{"threads":N,"competitor":…,"rounds":[{"quiet":…,"quiet1":…,"busy":…,"busy1":…}, …]}}`, parts as --json. */
+function busyJson<R>(spec: BenchSpec<R>, rounds: readonly BusyResults<R>[], competitor: Competitor): string {
   const part = (x: R): unknown => (JSON.parse(spec.json(x)) as Record<string, unknown>)[spec.name];
-  return JSON.stringify({ [spec.name]: { threads: r.threads, quiet: part(r.quiet), quiet1: part(r.quiet1), busy: part(r.busy), busy1: part(r.busy1) } }) + '\n';
+  const parts = rounds.map((r) => ({ quiet: part(r.quiet), quiet1: part(r.quiet1), busy: part(r.busy), busy1: part(r.busy1) }));
+  return JSON.stringify({ [spec.name]: { threads: rounds[0]!.threads, competitor, rounds: parts } }) + '\n';
 }
 
 export function registerBench(program: Command, io: Io): void {
@@ -89,6 +105,7 @@ export function registerBench(program: Command, io: Io): void {
     json: trainJson,
     table: trainTable,
     busyTable: trainBusyTable,
+    presetDoc: "time the preset's model (without routing, then with it at capacity 0.125 and 0.5) at its batch size instead of d 256 L8, e.g. brown-small",
   });
   addBench(bench, io, {
     name: 'decode',
@@ -158,28 +175,61 @@ export function trainTable(rows: readonly TrainRow[]): string {
   return alignRight(cells);
 }
 
+/** How a busy table reads one row of a benchmark: its label cells, its speed (larger is faster) and how to print it. */
+interface BusyColumns<Row> {
+  head: string[];
+  label(row: Row): string[];
+  speed(row: Row): number;
+  show(speed: number): string;
+  unit: string;
+}
+
+const competitorDoc: Record<Competitor, string> = {
+  loop: 'one CPU-bound busy-loop process',
+  train: 'a second brown-small training process',
+};
+
+/**
+ * Per row: medians over the rounds of the quiet and busy speeds at N and 1 threads, and of the busy N-thread speed
+ * over the busy 1-thread one; with several rounds also the lowest such ratio and the spread of the busy N-thread
+ * medians, (max − min) / median.
+ */
+function busyTable<Row>(rounds: readonly BusyResults<readonly Row[]>[], competitor: Competitor, c: BusyColumns<Row>): string {
+  const n = rounds[0]!.threads;
+  const many = rounds.length > 1;
+  const head = [...c.head, `quiet ${n}t`, 'quiet 1t', `busy ${n}t`, 'busy 1t', `busy ${n}t/1t`, ...(many ? [`${n}t/1t lowest`, `busy ${n}t spread`] : [])];
+  const rows = rounds[0]!.quiet.map((row, i) => {
+    const at = (part: keyof Omit<BusyResults<Row>, 'threads'>): number[] => rounds.map((r) => c.speed(r[part][i]!));
+    const busy = at('busy');
+    const ratios = busy.map((b, k) => b / at('busy1')[k]!);
+    const cells = [...c.label(row), ...[at('quiet'), at('quiet1'), busy, at('busy1')].map((xs) => c.show(median(xs))), median(ratios).toFixed(2) + 'x'];
+    if (many) cells.push(Math.min(...ratios).toFixed(2) + 'x', `${((100 * (Math.max(...busy) - Math.min(...busy))) / median(busy)).toFixed(1)} %`);
+    return cells;
+  });
+  const over = many ? `medians over ${rounds.length} rounds; ` : '';
+  return alignRight([head, ...rows]) + `${c.unit}; ${over}busy = beside ${competitorDoc[competitor]}\n`;
+}
+
 /** GFLOP/s per shape at N and 1 threads, quiet and busy, and the N-thread speed over the 1-thread one when busy. */
-export function gemmBusyTable(r: BusyResults<readonly GemmRow[]>): string {
-  const n = r.threads;
-  return alignRight([
-    ['m', 'k', 'n', `quiet ${n}t`, 'quiet 1t', `busy ${n}t`, 'busy 1t', `busy ${n}t/1t`],
-    ...r.quiet.map((q, i) => {
-      const [q1, b, b1] = [r.quiet1[i]!, r.busy[i]!, r.busy1[i]!];
-      return [String(q.m), String(q.k), String(q.n), ...[q, q1, b, b1].map((x) => x.gflops.toFixed(1)), (b.gflops / b1.gflops).toFixed(2) + 'x'];
-    }),
-  ]) + 'GFLOP/s (median); busy = beside one CPU-bound competitor process\n';
+export function gemmBusyTable(rounds: readonly BusyResults<readonly GemmRow[]>[], competitor: Competitor): string {
+  return busyTable(rounds, competitor, {
+    head: ['m', 'k', 'n'],
+    label: (r) => [String(r.m), String(r.k), String(r.n)],
+    speed: (r) => r.gflops,
+    show: (g) => g.toFixed(1),
+    unit: 'GFLOP/s (median)',
+  });
 }
 
 /** ms per step per variant at N and 1 threads, quiet and busy, and the N-thread speed over the 1-thread one when busy. */
-export function trainBusyTable(r: BusyResults<readonly TrainRow[]>): string {
-  const n = r.threads;
-  return alignRight([
-    ['variant', 'capacity', `quiet ${n}t`, 'quiet 1t', `busy ${n}t`, 'busy 1t', `busy ${n}t/1t speed`],
-    ...r.quiet.map((q, i) => {
-      const [q1, b, b1] = [r.quiet1[i]!, r.busy[i]!, r.busy1[i]!];
-      return [q.variant, String(q.capacity), ...[q, q1, b, b1].map((x) => x.msPerStep.toFixed(1)), (b1.msPerStep / b.msPerStep).toFixed(2) + 'x'];
-    }),
-  ]) + 'ms per step (median); busy = beside one CPU-bound competitor process\n';
+export function trainBusyTable(rounds: readonly BusyResults<readonly TrainRow[]>[], competitor: Competitor): string {
+  return busyTable(rounds, competitor, {
+    head: ['variant', 'capacity'],
+    label: (r) => [r.variant, String(r.capacity)],
+    speed: (r) => 1 / r.msPerStep,
+    show: (s) => (1 / s).toFixed(1),
+    unit: 'ms per step (median); the ratios are speeds (1-thread ms / N-thread ms)',
+  });
 }
 
 /** Rows of cells, right-aligned in columns two spaces apart. */
