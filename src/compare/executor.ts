@@ -2,7 +2,7 @@
 // budget with the trainer, timing its optimizer steps, then its final checkpoint scored on the whole validation
 // split. With `reuse`, a finished run of the same settings is kept (its summary file beside the checkpoint), and a
 // run stopped part-way continues from its checkpoint when that checkpoint has the same model and train settings.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureDir } from '../train/out-dir.js';
 import { median } from '../bench/stats.js';
@@ -65,14 +65,25 @@ function resumableIteration(planned: PlannedRun): number | null {
   const dir = planned.run.train.out;
   if (!existsSync(path.join(dir, CONFIG_FILE))) return null;
   const ckpt = loadCheckpoint(dir);
-  const same = JSON.stringify(ckpt.config.model) === JSON.stringify(planned.run.model) && JSON.stringify(ckpt.config.train) === JSON.stringify(planned.run.train);
-  return same ? ckpt.meta.iteration : null;
+  return sameSettings(ckpt.config.model, ckpt.config.train, planned) ? ckpt.meta.iteration : null;
+}
+
+/**
+ * Whether saved settings are the planned run's. The output directory is left out: the files were found in the run's
+ * directory, and the same runs directory spelled another way (relative or absolute, or moved) must still match.
+ */
+function sameSettings(model: unknown, train: unknown, planned: PlannedRun): boolean {
+  const withoutOut = (t: unknown): string => JSON.stringify(t, (k, v: unknown) => (k === 'out' ? undefined : v));
+  return JSON.stringify(model) === JSON.stringify(planned.run.model) && withoutOut(train) === withoutOut(planned.run.train);
 }
 
 /** Trains one run to its budget (from its checkpoint when planned.run.resume); null when the signal stopped it. */
 async function trainOne(planned: PlannedRun, hooks: ExecutorHooks): Promise<RunSummary | null> {
   const dir = planned.run.train.out;
   ensureDir(dir);
+  // A summary of an earlier run in this directory no longer describes it once training starts: a run stopped now
+  // must be resumed, not reused.
+  rmSync(path.join(dir, SUMMARY_FILE), { force: true });
   const evalAt = new Set(planned.evalIters);
   // Step times by iteration: from the end of the previous step (or evaluation) to the end of this step. The first
   // step of a session would include loading the data and building the model, and a resumed run's earlier steps
@@ -147,9 +158,7 @@ function loadSummary(planned: PlannedRun): RunSummary | null {
   const file = path.join(planned.run.train.out, SUMMARY_FILE);
   if (!existsSync(file)) return null;
   const json = JSON.parse(readFileSync(file, 'utf8')) as SavedSummary;
-  const same = JSON.stringify(json.model) === JSON.stringify(planned.run.model) && JSON.stringify(json.train) === JSON.stringify(planned.run.train)
-    && JSON.stringify(json.evalIters) === JSON.stringify(planned.evalIters);
-  if (!same) return null;
+  if (!sameSettings(json.model, json.train, planned) || JSON.stringify(json.evalIters) !== JSON.stringify(planned.evalIters)) return null;
   const { model: _m, train: _t, evalIters: _e, figures, ...rest } = json;
   // Summaries written before the figures were kept: score the checkpoint now.
   const figs = figures === undefined ? checkpointFigures(planned.run.train.out) : { ...figures, accuracy: figures.accuracy.map((a) => a ?? Number.NaN) };

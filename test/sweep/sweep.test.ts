@@ -135,4 +135,28 @@ describe('a stopped sweep', () => {
     for (const f of Object.values(SWEEP_FILES)) assert.ok(existsSync(path.join(out, f)));
     assert.equal(csvRows(path.join(out, SWEEP_FILES.csv)).length, 4);
   });
+
+  test('the runs directory spelled another way holds the same runs; a run trained anew and stopped is resumed, not reused', async () => {
+    const out = path.join(dir, 'respelled');
+    const opts = parseSweepArgs([`--budgets=${BUDGET}`, ...TINY, '--claim-seeds=0', `--out=${out}`]);
+    assert.equal((await runSweep(opts, { benchRepeats: 1 })).aborted, false);
+    const reused: number[] = [];
+    const relative = path.relative(process.cwd(), opts.runsDir);
+    assert.notEqual(relative, opts.runsDir);
+    await runSweep({ ...opts, runsDir: relative, resume: true }, { benchRepeats: 1, onRunReused: (i) => reused.push(i) });
+    assert.deepEqual(reused, [0, 1, 2, 3]);
+
+    // Without --resume the first run is trained anew; stopped after one step, its old summary must be gone.
+    const controller = new AbortController();
+    const anew = await runSweep({ ...opts, resume: false }, { benchRepeats: 1, signal: controller.signal, onStep: () => controller.abort() });
+    assert.equal(anew.aborted, true);
+    const seen = { reused: [] as number[], resumed: [] as Array<[number, number]> };
+    await runSweep({ ...opts, resume: true }, {
+      benchRepeats: 1,
+      onRunReused: (i) => seen.reused.push(i),
+      onRunResumed: (i, iter) => seen.resumed.push([i, iter]),
+    });
+    assert.deepEqual(seen.resumed, [[0, 1]]);
+    assert.deepEqual(seen.reused, [1, 2, 3]);
+  });
 });
