@@ -101,6 +101,12 @@ static Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   if (a.ok) set_num_threads(static_cast<int>(n));
   return info.Env().Undefined();
 }
+static Napi::Value SetContended(const Napi::CallbackInfo& info) {
+  Args a(info);
+  int64_t mode = a.i64(0);
+  if (a.ok) force_contended(mode < 0 ? -1 : mode > 0 ? 1 : 0);
+  return info.Env().Undefined();
+}
 static Napi::Value GetSimd(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), level_name(simd_level())); }
 static Napi::Value GetSimdDetected(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), level_name(simd_detected()));
@@ -118,6 +124,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   def(env, exports, "getThreads", GetThreads);
   def(env, exports, "setThreads", SetThreads);
   def(env, exports, "getCores", GetCores);
+  def(env, exports, "setContended", SetContended);
   def(env, exports, "getSimd", GetSimd);
   def(env, exports, "getSimdDetected", GetSimdDetected);
   def(env, exports, "setSimd", SetSimd);

@@ -155,8 +155,13 @@ constexpr int64_t kParallelMinFma = int64_t(1) << 18;
 // Each tile holds at least this many multiply-adds (~10 µs on one core), so claiming it (one atomic add, well
 // under 0.1 µs) and packing its rows of A stay small beside it.
 constexpr int64_t kMinTileFma = int64_t(1) << 19;
-// Tiles per thread when the product allows: a preempted thread then holds up one tile, ~1/(4·threads) of it.
+// Tiles per thread while the pool reports contention (pool_contended): a preempted thread then holds up one tile,
+// ~1/(4·threads) of the product. On a quiet machine each thread gets one rectangle, as the fastest static split:
+// more, smaller tiles repack A per column block and B per thread, which costs 5-8 % at 512-1024³ on 2 threads.
 constexpr int64_t kTilesPerThread = 4;
+// Packing one element costs about as much as this many multiply-adds in the micro-kernel (a 16x16 transpose moves
+// ~4 floats per cycle; the micro-kernel does 32 multiply-adds per cycle).
+constexpr int64_t kPackCostFma = 8;
 // Floats of packed B a thread keeps (all of K for one column block): 4 MB.
 constexpr int64_t kPackedBFloats = int64_t(1) << 20;
 
@@ -164,57 +169,82 @@ constexpr int64_t kPackedBFloats = int64_t(1) << 20;
 struct PackedB {
   Scratch buf;
   uint64_t product = 0;  // 0: nothing cached
-  int64_t block = -1;
+  int64_t j0 = -1, j1 = -1;
 };
 thread_local PackedB t_packed_b;
 std::atomic<uint64_t> g_product{0};
 
-// The tile grid of C: row blocks of `rows` (MR-aligned) and column blocks of `cols` (NR-aligned).
+// The tile grid of C: nrb row blocks of whole MR-row panels by ncb column blocks of whole NR-column panels. Panels
+// are shared out as evenly as they divide (block i of n over p panels holds panels [p·i/n, p·(i+1)/n)), so only
+// C's last panel is padded, whatever the grid.
 struct TileGrid {
-  int64_t rows, cols, nrb, ncb;
+  int64_t mp, np, nrb, ncb;  // row and column panels; row and column blocks
   int64_t tiles() const { return nrb * ncb; }
 };
 
-// Row blocks of up to MC rows keep each B micro-panel in L1 across MC/MR micro-kernel calls, as in the serial
-// algorithm; so rows stay near MC and columns are split first to reach the target tile count, down to blocks of
-// 4·NR columns (each tile packs its rows of A, ~8/cols of its work); then rows, down to MR; then columns again,
-// down to NR (many threads, small products). A column block is also capped so that a thread's packed B (all of
-// K) fits kPackedBFloats.
+// Rows (or columns) [first, end) of block i of n over p panels of width w, clipped to the matrix size.
+inline std::pair<int64_t, int64_t> block_range(int64_t i, int64_t n, int64_t p, int64_t w, int64_t size) {
+  return {std::min(size, p * i / n * w), std::min(size, p * (i + 1) / n * w)};
+}
+
+// Quiet machine: one rectangle per thread, tm x tn = nt, the grid that minimises the largest rectangle's cost: its
+// padded panels times K, plus packing its rows of A (once per NC block of its columns) and its columns of B.
+// Splitting N when N is small would make each thread pack all of A for a few columns, so narrow products split M.
 template <class Arch>
-TileGrid tile_grid(const Gemm& g, int nt) {
+TileGrid rectangle_grid(const Gemm& g, int64_t nt) {
   constexpr int64_t MR = Arch::MR, NR = Arch::NR;
-  const int64_t fma = g.m * g.n * g.k;
-  const int64_t target = std::max<int64_t>(1, std::min<int64_t>(nt * kTilesPerThread, fma / kMinTileFma));
-  const int64_t ntiles = (g.n + NR - 1) / NR, mt = (g.m + MR - 1) / MR;
-  const int64_t maxCols = std::max<int64_t>(NR, std::min<int64_t>(Arch::NC, kPackedBFloats / g.k) / NR * NR);
-  const int64_t nrb0 = (g.m + Arch::MC - 1) / Arch::MC;
-  const int64_t ncbBudget = (ntiles * NR + maxCols - 1) / maxCols;
-  const int64_t ncb = std::min(ntiles, std::max(ncbBudget, std::min((target + nrb0 - 1) / nrb0, std::max<int64_t>(1, ntiles / 4))));
-  TileGrid t{};
-  t.cols = (ntiles + ncb - 1) / ncb * NR;
-  t.ncb = (g.n + t.cols - 1) / t.cols;
-  const int64_t nrb = std::min(mt, std::max(nrb0, (target + t.ncb - 1) / t.ncb));
-  t.rows = round_up((g.m + nrb - 1) / nrb, MR);
-  t.nrb = (g.m + t.rows - 1) / t.rows;
-  if (t.tiles() < target && t.ncb < ntiles) {  // rows are down to MR: narrower columns, down to NR
-    const int64_t more = std::min(ntiles, (target + t.nrb - 1) / t.nrb);
-    t.cols = (ntiles + more - 1) / more * NR;
-    t.ncb = (g.n + t.cols - 1) / t.cols;
+  const int64_t mp = (g.m + MR - 1) / MR, np = (g.n + NR - 1) / NR;
+  nt = std::min(nt, mp * np);
+  TileGrid best{mp, np, 1, 1};
+  int64_t best_cost = INT64_MAX;
+  for (int64_t tm = 1; tm <= nt; tm++) {
+    const int64_t tn = nt / tm;
+    if (nt % tm != 0 || tm > mp || tn > np) continue;
+    const int64_t rows = (mp + tm - 1) / tm * MR, cols = (np + tn - 1) / tn * NR;
+    const int64_t cost = rows * cols + kPackCostFma * (rows * ((cols + Arch::NC - 1) / Arch::NC) + cols);
+    if (cost < best_cost) best_cost = cost, best = TileGrid{mp, np, tm, tn};
   }
+  return best;
+}
+
+// Contention: about kTilesPerThread tiles per thread, never below kMinTileFma each. Row blocks of up to MC rows keep
+// each B micro-panel in L1 across MC/MR micro-kernel calls, as in the serial algorithm; so rows stay near MC and
+// columns are split first, down to blocks of 4 panels (each tile packs its rows of A, ~8/cols of its work); then
+// rows, down to one panel; then columns again, down to one panel (many threads, small products). A column block is
+// also capped so that a thread's packed B (all of K) fits kPackedBFloats.
+template <class Arch>
+TileGrid contended_grid(const Gemm& g, int64_t nt) {
+  constexpr int64_t MR = Arch::MR, NR = Arch::NR;
+  const int64_t target = std::max<int64_t>(1, std::min<int64_t>(nt * kTilesPerThread, g.m * g.n * g.k / kMinTileFma));
+  const int64_t mp = (g.m + MR - 1) / MR, np = (g.n + NR - 1) / NR;
+  const int64_t maxPanels = std::max<int64_t>(1, std::min<int64_t>(Arch::NC, kPackedBFloats / g.k) / NR);
+  const int64_t nrb0 = (g.m + Arch::MC - 1) / Arch::MC, ncbBudget = (np + maxPanels - 1) / maxPanels;
+  TileGrid t{mp, np, 1, 1};
+  t.ncb = std::min(np, std::max(ncbBudget, std::min((target + nrb0 - 1) / nrb0, std::max<int64_t>(1, np / 4))));
+  t.nrb = std::min(mp, std::max(nrb0, (target + t.ncb - 1) / t.ncb));
+  if (t.tiles() < target && t.ncb < np) t.ncb = std::min(np, (target + t.nrb - 1) / t.nrb);  // rows are single panels
   return t;
 }
 
-// C rows [i0, i1) x columns [j0, j1) of column block `block`, over all of K. B's column block is packed the first
-// time this thread meets it in this product and reused for the next tiles of the same block.
+// The grid for nt threads: rectangles while the pool runs at full speed, small tiles while it is contended.
 template <class Arch>
-void gemm_tile(const Gemm& g, uint64_t product, int64_t block, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+TileGrid tile_grid(const Gemm& g, int nt) {
+  return pool_contended() ? contended_grid<Arch>(g, nt) : rectangle_grid<Arch>(g, nt);
+}
+
+// C rows [i0, i1) x columns [j0, j1), over all of K, for columns of at most kPackedBFloats / K floats of packed B
+// (gemm_tile cuts wider tiles). B's columns are packed the first time this thread meets them in this product and
+// reused for the thread's next tiles of the same columns.
+template <class Arch>
+void gemm_columns(const Gemm& g, uint64_t product, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   constexpr int MR = Arch::MR, NR = Arch::NR;
   const int64_t nc = j1 - j0, ncp = round_up(nc, NR);
   PackedB& cache = t_packed_b;
-  const bool fresh = cache.product != product || cache.block != block;
+  const bool fresh = cache.product != product || cache.j0 != j0 || cache.j1 != j1;
   float* pb = cache.buf.get(g.k * ncp);
   cache.product = product;
-  cache.block = block;
+  cache.j0 = j0;
+  cache.j1 = j1;
   float* pa = t_pack_a.get(std::min<int64_t>(Arch::MC, round_up(i1 - i0, MR)) * std::min<int64_t>(Arch::KC, g.k));
   for (int64_t pc = 0; pc < g.k; pc += Arch::KC) {
     const int64_t kc = std::min<int64_t>(Arch::KC, g.k - pc);
@@ -241,6 +271,24 @@ void gemm_tile(const Gemm& g, uint64_t product, int64_t block, int64_t i0, int64
   }
 }
 
+// Rows [i0, i1) x columns [j0, j1) of g as a product of its own.
+inline Gemm sub_problem(const Gemm& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  Gemm s = g;
+  s.c = g.c + i0 * g.ldc + j0;
+  s.a = g.a + i0 * g.ars;
+  s.b = g.b + j0 * g.bcs;
+  s.m = i1 - i0;
+  s.n = j1 - j0;
+  return s;
+}
+
+// One tile: its columns in runs of at most kPackedBFloats / K (at least one NR panel), so packed B stays bounded.
+template <class Arch>
+void gemm_tile(const Gemm& g, uint64_t product, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  const int64_t step = std::max<int64_t>(Arch::NR, std::min<int64_t>(Arch::NC, kPackedBFloats / g.k) / Arch::NR * Arch::NR);
+  for (int64_t jc = j0; jc < j1; jc += step) gemm_columns<Arch>(g, product, i0, i1, jc, std::min(j1, jc + step));
+}
+
 // Cuts C into tiles (tile_grid) that the threads claim one at a time, column block by column block, so a thread
 // that is preempted delays only its current tile. Every C element is still summed over K in KC blocks in order,
 // so the result does not depend on the grid or the thread count.
@@ -257,10 +305,13 @@ void gemm_parallel(const Gemm& g) {
     return;
   }
   const uint64_t product = g_product.fetch_add(1, std::memory_order_relaxed) + 1;
+  const bool rectangles = t.tiles() <= nt;  // one per thread: each runs the serial algorithm on its rectangle
   parallel_chunks(t.tiles(), [&](int64_t tile) {
-    const int64_t jb = tile / t.nrb, ib = tile % t.nrb;
-    const int64_t i0 = ib * t.rows, j0 = jb * t.cols;
-    gemm_tile<Arch>(g, product, jb, i0, std::min(g.m, i0 + t.rows), j0, std::min(g.n, j0 + t.cols));
+    const auto [i0, i1] = block_range(tile % t.nrb, t.nrb, t.mp, Arch::MR, g.m);
+    const auto [j0, j1] = block_range(tile / t.nrb, t.ncb, t.np, Arch::NR, g.n);
+    if (i0 >= i1 || j0 >= j1) return;
+    if (rectangles) gemm_serial<Arch>(sub_problem(g, i0, i1, j0, j1));
+    else gemm_tile<Arch>(g, product, i0, i1, j0, j1);
   });
 }
 

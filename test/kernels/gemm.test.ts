@@ -167,6 +167,31 @@ test('native matmul gives the same result with 1 and 2 threads', () => {
   assert.equal(addonForTest().getThreads(), before);
 });
 
+test('both tile grids (quiet: one rectangle per thread; contended: ~4 tiles per thread) give the bits of 1 thread', () => {
+  const native = nativeKernelsForTest();
+  const addon = addonForTest();
+  // The last shape has K = 2048, so a rectangle's columns are packed in runs of at most 2^20 / K = 512.
+  const shapes: Array<[number, number, number]> = [[300, 257, 129], [1000, 300, 700], [64, 2048, 1100]];
+  try {
+    for (const [m, k, n] of shapes) {
+      const a = randArray(m * k, 11);
+      const b = randArray(k * n, 12);
+      const run = (threads: number, mode: number): Float32Array => {
+        addon.setContended(mode);
+        return withThreads(threads, () => {
+          const c = new Float32Array(m * n);
+          native.matmul(c, a, b, m, n, k, false, false, false);
+          return c;
+        });
+      };
+      const one = run(1, -1);
+      for (const threads of [2, 3]) for (const mode of [0, 1]) assert.deepEqual(run(threads, mode), one, `${m}x${k}x${n}, ${threads} threads, mode ${mode}`);
+    }
+  } finally {
+    addon.setContended(-1);
+  }
+});
+
 test('native matmul rejects arrays that are too small', () => {
   const native = nativeKernelsForTest();
   assert.throws(() => native.matmul(new Float32Array(5), new Float32Array(6), new Float32Array(6), 2, 3, 3, false, false, false));

@@ -16,6 +16,8 @@ export interface Addon {
   setThreads(n: number): void;
   /** CPUs this process may use: its affinity mask, capped by its cgroup's CPU quota (the default thread count). */
   getCores(): number;
+  /** Tests: how the pool cuts work, -1 as measured (the default), 0 as on a quiet machine, 1 as under contention. */
+  setContended(mode: number): void;
   getSimd(): string;
   getSimdDetected(): string;
   setSimd(level: 'scalar' | 'avx2' | 'avx512'): string;
