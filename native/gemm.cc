@@ -152,6 +152,9 @@ void gemm_serial(const Gemm& g) {
 
 // Below this many multiply-adds one thread does the whole product (waking the pool costs more than it saves).
 constexpr int64_t kParallelMinFma = int64_t(1) << 18;
+// Under contention a product below this (~0.3 ms on one core) runs on the caller alone: a worker preempted for a
+// scheduler time slice (milliseconds) would delay it more than a second thread could gain.
+constexpr int64_t kContendedMinFma = int64_t(1) << 25;
 // Each tile holds at least this many multiply-adds (~10 µs on one core), so claiming it (one atomic add, well
 // under 0.1 µs) and packing its rows of A stay small beside it.
 constexpr int64_t kMinTileFma = int64_t(1) << 19;
@@ -226,10 +229,11 @@ TileGrid contended_grid(const Gemm& g, int64_t nt) {
   return t;
 }
 
-// The grid for nt threads: rectangles while the pool runs at full speed, small tiles while it is contended.
+// The grid for nt threads: rectangles while the pool runs at full speed; small tiles while it is contended, or has
+// more threads than cores (threads then take turns on a core, and small tiles balance them).
 template <class Arch>
 TileGrid tile_grid(const Gemm& g, int nt) {
-  return pool_contended() ? contended_grid<Arch>(g, nt) : rectangle_grid<Arch>(g, nt);
+  return pool_contended() || nt > usable_cores() ? contended_grid<Arch>(g, nt) : rectangle_grid<Arch>(g, nt);
 }
 
 // C rows [i0, i1) x columns [j0, j1), over all of K, for columns of at most kPackedBFloats / K floats of packed B
@@ -293,12 +297,7 @@ void gemm_tile(const Gemm& g, uint64_t product, int64_t i0, int64_t i1, int64_t 
 // that is preempted delays only its current tile. Every C element is still summed over K in KC blocks in order,
 // so the result does not depend on the grid or the thread count.
 template <class Arch>
-void gemm_parallel(const Gemm& g) {
-  const int nt = num_threads();
-  if (nt <= 1 || in_parallel_job() || g.m * g.n * g.k < kParallelMinFma) {
-    gemm_serial<Arch>(g);
-    return;
-  }
+void gemm_threads(const Gemm& g, int nt) {
   const TileGrid t = tile_grid<Arch>(g, nt);
   if (t.tiles() <= 1) {
     gemm_serial<Arch>(g);
@@ -313,6 +312,18 @@ void gemm_parallel(const Gemm& g) {
     if (rectangles) gemm_serial<Arch>(sub_problem(g, i0, i1, j0, j1));
     else gemm_tile<Arch>(g, product, i0, i1, j0, j1);
   });
+}
+
+// Small products, and products below kContendedMinFma while the pool is contended, run on the caller alone.
+template <class Arch>
+void gemm_parallel(const Gemm& g) {
+  const int nt = num_threads();
+  const int64_t fma = g.m * g.n * g.k;
+  if (nt <= 1 || in_parallel_job() || fma < kParallelMinFma || (fma < kContendedMinFma && pool_contended())) {
+    gemm_serial<Arch>(g);
+    return;
+  }
+  gemm_threads<Arch>(g, nt);
 }
 
 // ------------------------------------------------------------------------------------------------ GEMV

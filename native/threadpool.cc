@@ -127,7 +127,7 @@ class Pool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
   int cores() const { return cores_; }
-  bool contended() const { return forced_ >= 0 ? forced_ == 1 : !guarded_ || contended_; }
+  bool contended() const { return forced_ >= 0 ? forced_ == 1 : guarded_ && contended_; }
   void force_contended(int mode) { forced_ = mode; }
 
   void resize(int n) {
@@ -307,7 +307,9 @@ int64_t chunk_count(int64_t n, int64_t grain) {
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   const int64_t nc = chunk_count(n, grain);
-  if (nc <= 1 || t_in_job) {
+  // Row kernels take microseconds: under contention, waiting for one preempted worker (a scheduler time slice)
+  // would cost more than the second thread saves, so they run on the caller alone (pool_contended).
+  if (nc <= 1 || t_in_job || pool_contended()) {
     if (n > 0) fn(0, n);
     return;
   }
