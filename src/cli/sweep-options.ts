@@ -12,14 +12,15 @@ import { resolveRun } from './run-config.js';
 
 export const SWEEP_DEFAULTS = { variants: ['dense', 'mod'] as Variant[], seeds: 1, claimSeeds: 3, evals: 4, out: 'out/sweep', sizes: DEFAULT_LADDER };
 
-const specs: Record<'budget' | 'seeds' | 'claimSeeds' | 'evals', FieldSpec> = {
+const specs: Record<'budget' | 'seeds' | 'claimSeeds' | 'evals' | 'maxEpochs', FieldSpec> = {
   budget: { type: 'number', min: 0, minExclusive: true, doc: 'training FLOPs per run' },
   seeds: { type: 'int', min: 1, max: 100, doc: 'seeds per isoFLOP point' },
   claimSeeds: { type: 'int', min: 0, max: 100, doc: 'seeds of learned and random routing at the MoD optimum' },
   evals: { type: 'int', min: 1, max: 1000, doc: 'evaluations (checkpoints) per run' },
+  maxEpochs: { type: 'number', min: 0, minExclusive: true, doc: 'skip isoFLOP runs planned past this many epochs' },
 };
 
-const OWN_KEYS = ['budgets', 'sizes', 'variants', 'seeds', 'claim-seeds', 'claims-budget', 'evals', 'out', 'runs', 'resume'];
+const OWN_KEYS = ['budgets', 'sizes', 'variants', 'seeds', 'claim-seeds', 'claims-budget', 'evals', 'max-epochs', 'out', 'runs', 'resume'];
 
 export function parseSweepArgs(args: readonly string[]): SweepOptions {
   const { own, rest, userKeys } = splitOwnArgs(args, 'sweep', OWN_KEYS, ['resume']);
@@ -40,6 +41,7 @@ export function parseSweepArgs(args: readonly string[]): SweepOptions {
     claimSeeds,
     claimsBudget: claimsRaw === undefined ? Math.max(...budgets) : (parseValue(specs.budget, claimsRaw, '--claims-budget') as number),
     evals: num(own, 'evals', 'evals', SWEEP_DEFAULTS.evals),
+    maxEpochs: num(own, 'max-epochs', 'maxEpochs', Number.POSITIVE_INFINITY),
     out,
     runsDir: parseOut('runs', own.get('runs')) ?? path.join(out, 'runs'),
     resume: own.has('resume') ? parseValue({ type: 'boolean', doc: '' }, own.get('resume')!, '--resume') === true : false,

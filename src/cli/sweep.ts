@@ -13,7 +13,7 @@ export function registerSweep(program: Command, io: Io): void {
   const cmd = program
     .command('sweep')
     .description('isoFLOP sweep: a ladder of model sizes per budget, dense vs Mixture-of-Depths, fitted optima and the paper\'s claims')
-    .usage('--budgets LIST [--preset NAME] [--sizes LADDER] [--variants dense,mod[,random]] [--seeds N] [--claim-seeds N] [--claims-budget FLOPS] [--evals N] [--out DIR] [--runs DIR] [--resume] [--key=value ...]')
+    .usage('--budgets LIST [--preset NAME] [--sizes LADDER] [--variants dense,mod[,random]] [--seeds N] [--claim-seeds N] [--claims-budget FLOPS] [--evals N] [--max-epochs E] [--out DIR] [--runs DIR] [--resume] [--key=value ...]')
     .allowUnknownOption()
     .allowExcessArguments()
     .action(async (_opts: unknown, self: Command) => {
@@ -32,6 +32,8 @@ export function registerSweep(program: Command, io: Io): void {
     '                       0 trains no claim runs); claim e adds capacity 0.5 and routing every 4th block there',
     '  --claims-budget=FLOPS  the budget of claims c-e (one of --budgets; default the largest)',
     '  --evals=N            evaluations and checkpoints per run at evenly spaced FLOPs (default 4)',
+    '  --max-epochs=E       skip isoFLOP runs that would repeat the training split more than E times (default: none;',
+    '                       the report lists them, and flags runs past 4 epochs either way)',
     '  --out=DIR            runs.csv, isoflop.svg, optimum.svg and report.md (default out/sweep)',
     '  --runs=DIR           run directories b<budget>/<size>-<arm>-s<seed> (default DIR/runs)',
     '  --resume             keep finished runs of the same settings and continue a stopped run from its checkpoint',

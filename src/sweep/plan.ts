@@ -32,6 +32,8 @@ export interface SweepOptions {
   claimsBudget: number;
   /** Evaluations (and so checkpoints to resume from) per run, at evenly spaced FLOPs. */
   evals: number;
+  /** Isoflop runs planned to repeat the training split more often than this are not trained (Infinity: none). */
+  maxEpochs: number;
   out: string;
   runsDir: string;
   /** Reuse finished runs and continue stopped ones from their checkpoints. */
@@ -69,6 +71,12 @@ export function sweepRun(opts: SweepOptions, budget: number, size: Size, arm: Ar
   const runsDir = path.join(opts.runsDir, `b${budgetName(budget)}`);
   const planned = plannedRun({ ...opts, budget, runsDir, budgetFlag: '--budgets' }, variant, model, seed, name);
   return { planned: { ...planned, name: `b${budgetName(budget)}/${name}` }, budget, size, arm, params: paramCounts(model).total };
+}
+
+/** Training tokens / training-split tokens of a planned run. */
+export function plannedEpochs(r: SweepRun, trainTokens: number): number {
+  const t = r.planned.run.train;
+  return (t.maxIters * t.batchSize * t.gradAccumSteps * r.planned.run.model.blockSize) / trainTokens;
 }
 
 /** Phase 1: budget-major, then size, variant and seed. */

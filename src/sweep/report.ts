@@ -64,6 +64,14 @@ export interface SweepReportInput {
   command: string;
   plots: { isoflop: string; optimum: string };
   runsDir: string;
+  /** Isoflop runs not trained because they were planned past --max-epochs. */
+  skipped: SkippedRun[];
+  maxEpochs: number;
+}
+
+export interface SkippedRun {
+  name: string;
+  epochs: number;
 }
 
 function curveTable(input: SweepReportInput, budget: number): string[] {
@@ -72,7 +80,8 @@ function curveTable(input: SweepReportInput, budget: number): string[] {
     `| size | model | params | ${curves.map((c) => `${c.arm}: steps | ${c.arm}: epochs | ${c.arm}: val loss`).join(' | ')} |`,
     `| --- | --- | ---: | ${curves.map(() => '---: | ---: | ---:').join(' | ')} |`,
   ];
-  const sizes = curves[0]?.points.map((p) => p.size) ?? [];
+  const points = curves.flatMap((c) => c.points).sort((a, b) => a.params - b.params);
+  const sizes = [...new Map(points.map((p) => [sizeName(p.size), p.size])).values()];
   for (const size of sizes) {
     const cells = curves.map((c) => {
       const p = c.points.find((q) => sizeName(q.size) === sizeName(size));
@@ -81,7 +90,7 @@ function curveTable(input: SweepReportInput, budget: number): string[] {
       const flag = r.epochs > EPOCH_FLAG ? ' ⚠' : '';
       return `${r.summary.planned.run.train.maxIters} | ${r.epochs.toFixed(2)}${flag} | ${fmtStats(p.loss)}`;
     });
-    const p0 = curves[0]!.points.find((q) => sizeName(q.size) === sizeName(size))!;
+    const p0 = points.find((q) => sizeName(q.size) === sizeName(size))!;
     lines.push(`| ${sizeName(size)} | ${describeModel(p0.runs[0]!.summary.planned.run.model).replace(/,.*| dense$/, '')} | ${p0.params.toLocaleString('en-US')} | ${cells.join(' | ')} |`);
   }
   return lines;
@@ -127,6 +136,13 @@ function extraRunsTable(input: SweepReportInput): string[] {
   ];
 }
 
+/** The runs --max-epochs left out, for the paragraph on epochs. */
+function skippedText(input: SweepReportInput): string {
+  if (input.skipped.length === 0) return '';
+  const list = input.skipped.map((r) => `${r.name} (${r.epochs.toFixed(1)})`).join(', ');
+  return ` Not trained, because they would have run past \`--max-epochs=${input.maxEpochs}\` (epochs in brackets): ${list}; their curves have fewer points.`;
+}
+
 export function sweepReportMarkdown(input: SweepReportInput): string {
   const flagged = input.runs.filter((r) => r.epochs > EPOCH_FLAG);
   const seedText = input.seedSd === null
@@ -136,7 +152,7 @@ export function sweepReportMarkdown(input: SweepReportInput): string {
     `# ${input.preset}: isoFLOP sweep, dense vs Mixture-of-Depths`,
     '',
     `Preset \`${input.preset}\` on ${input.dataSource} (${input.trainTokens.toLocaleString('en-US')} training tokens). Budgets ${input.budgets.map((b) => b.toExponential(1)).join(', ')} training FLOPs`
-      + ` (docs/flops.md: 3 × forward, matmuls only); at each budget every ladder size is trained to exactly the budget, ${input.seeds === 1 ? '1 seed' : `${input.seeds} seeds`} per point.`
+      + ` (docs/flops.md: 3 × forward, matmuls only); at each budget every ladder size${input.skipped.length === 0 ? '' : ' (but the runs past --max-epochs, below)'} is trained to exactly the budget, ${input.seeds === 1 ? '1 seed' : `${input.seeds} seeds`} per point.`
       + ` A run's loss is its final checkpoint on the whole validation split, as \`mod eval\` scores it (top-k routing for MoD).`
       + ` Claims c–e at ${input.claimsBudget.toExponential(1)} FLOPs with ${input.claimSeeds} seeds; ${seedText}.`,
     '',
@@ -163,7 +179,8 @@ export function sweepReportMarkdown(input: SweepReportInput): string {
     '',
     ...input.budgets.flatMap((b) => [`### ${b.toExponential(1)} training FLOPs`, '', ...curveTable(input, b), '']),
     `Epochs: training tokens / training-split tokens. ⚠: more than ${EPOCH_FLAG} epochs, where repeated data is worth clearly less than fresh`
-      + ` (Muennighoff et al. 2023) and overfitting may confound the comparison. ${flagged.length === 0 ? 'No run is flagged.' : `${flagged.length} of ${input.runs.length} runs are flagged.`}`,
+      + ` (Muennighoff et al. 2023) and overfitting may confound the comparison. ${flagged.length === 0 ? 'No run is flagged.' : `${flagged.length} of ${input.runs.length} runs are flagged.`}`
+      + skippedText(input),
     '',
     '## Claim runs',
     '',

@@ -13,9 +13,9 @@ import type { ModelConfig } from '../model/config.js';
 import { paramCounts } from '../model/flops.js';
 import { type Curve, curve, type FinishedRun, pooledSeedSd } from './analysis.js';
 import { claimsTable, optimumKey } from './claims.js';
-import { type Arm, checkSweep, claimRunsBound, planClaims, planIsoflop, type SweepOptions, type SweepRun } from './plan.js';
+import { type Arm, checkSweep, claimRunsBound, planClaims, planIsoflop, plannedEpochs, type SweepOptions, type SweepRun } from './plan.js';
 import { isoflopSpec, optimumSpec } from './plots.js';
-import { runsCsv, sweepReportMarkdown } from './report.js';
+import { runsCsv, type SkippedRun, sweepReportMarkdown } from './report.js';
 
 export const SWEEP_FILES = { csv: 'runs.csv', isoflop: 'isoflop.svg', optimum: 'optimum.svg', report: 'report.md' } as const;
 
@@ -42,21 +42,26 @@ export async function runSweep(opts: SweepOptions, hooks: SweepHooks = {}): Prom
   checkSweep(opts);
   const data = loadDataset({ ...(opts.base.train.data === null ? {} : { data: opts.base.train.data }), tokenizer: opts.base.train.tokenizer, blockSize: opts.base.model.blockSize });
   const o: SweepOptions = { ...opts, base: { ...opts.base, model: { ...opts.base.model, vocabSize: data.tokenizer.vocabSize } } };
-  const phase1 = planIsoflop(o);
+  const planned = planIsoflop(o);
+  const phase1 = planned.filter((r) => plannedEpochs(r, data.train.length) <= o.maxEpochs);
+  const skipped = planned.filter((r) => !phase1.includes(r));
+  for (const r of skipped) hooks.onNotice?.(`${r.planned.name}: skipped, ${plannedEpochs(r, data.train.length).toFixed(1)} epochs is past --max-epochs=${o.maxEpochs}`);
   ensureDir(o.out);
   hooks.onPlan?.(phase1, claimRunsBound(o));
   const done1 = await executeRuns(phase1.map((r) => r.planned), hooks, o.resume);
   const aborted = { aborted: true, runs: [], curves: [], report: null, written: [] };
   if (done1 === null) return aborted;
   const finished = phase1.map((r, i) => finish(r, done1[i]!, data.train.length));
-  const modCurve = o.claimSeeds > 0 ? curve(finished, o.claimsBudget, 'mod', o.sizes) : null;
+  const hasMod = finished.some((r) => r.budget === o.claimsBudget && r.arm === 'mod');
+  const modCurve = o.claimSeeds > 0 && hasMod ? curve(finished, o.claimsBudget, 'mod', o.sizes) : null;
   const phase2 = modCurve === null ? [] : planClaims(o, modCurve.nearest.size, phase1);
   hooks.onClaimsPlan?.(phase2, phase1.length);
   const done2 = await executeRuns(phase2.map((r) => r.planned), hooks, o.resume, phase1.length);
   if (done2 === null) return aborted;
   finished.push(...phase2.map((r, i) => finish(r, done2[i]!, data.train.length)));
   hooks.onTrained?.();
-  return { aborted: false, runs: finished, ...(await writeOutputs(o, finished, data.source, data.train.length, hooks)) };
+  const skippedRuns = skipped.map((r) => ({ name: r.planned.name, epochs: plannedEpochs(r, data.train.length) }));
+  return { aborted: false, runs: finished, ...(await writeOutputs(o, finished, data.source, data.train.length, hooks, skippedRuns)) };
 }
 
 function finish(r: SweepRun, summary: RunSummary, trainTokens: number): FinishedRun {
@@ -69,9 +74,11 @@ function timeOptima(curves: readonly Curve[], batchSize: number, repeats: number
   return timeTrainSteps(configs, { batchSize, repeats, warmup: 3 });
 }
 
-async function writeOutputs(opts: SweepOptions, runs: FinishedRun[], dataSource: string, trainTokens: number, hooks: SweepHooks): Promise<{ curves: Curve[]; report: string; written: string[] }> {
+async function writeOutputs(opts: SweepOptions, runs: FinishedRun[], dataSource: string, trainTokens: number, hooks: SweepHooks, skipped: SkippedRun[]): Promise<{ curves: Curve[]; report: string; written: string[] }> {
   const file = (name: string): string => path.join(opts.out, name);
-  const curves = opts.budgets.flatMap((b) => opts.variants.map((v: Arm) => curve(runs, b, v, opts.sizes)));
+  // A (budget, variant) whose every run was past --max-epochs has no curve.
+  const trained = (b: number, v: Arm): boolean => runs.some((r) => r.budget === b && r.arm === v);
+  const curves = opts.budgets.flatMap((b) => opts.variants.filter((v) => trained(b, v)).map((v: Arm) => curve(runs, b, v, opts.sizes)));
   const seedSd = pooledSeedSd(runs);
   hooks.onNotice?.('timing the optimum models side by side...');
   const benchRepeats = hooks.benchRepeats ?? 20;
@@ -98,6 +105,8 @@ async function writeOutputs(opts: SweepOptions, runs: FinishedRun[], dataSource:
     command: `npx mod sweep ${opts.argv.filter((a) => !/^--resume(=true)?$/.test(a)).map(shellQuote).join(' ')}`,
     plots: { isoflop: SWEEP_FILES.isoflop, optimum: SWEEP_FILES.optimum },
     runsDir: opts.runsDir,
+    skipped,
+    maxEpochs: opts.maxEpochs,
   });
   writeFileSync(file(SWEEP_FILES.report), report);
   return { curves, report, written: Object.values(SWEEP_FILES) };

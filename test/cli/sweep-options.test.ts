@@ -17,6 +17,8 @@ describe('mod sweep options', () => {
     assert.deepEqual([o.seeds, o.claimSeeds, o.claimsBudget, o.evals, o.out, o.runsDir, o.resume], [1, 3, 1e13, 4, 'out/sweep', 'out/sweep/runs', false]);
     assert.equal(o.sizes.length, 5);
     assert.equal(parseSweepArgs(['--budgets=1e13', '--resume']).resume, true);
+    assert.equal(o.maxEpochs, Number.POSITIVE_INFINITY);
+    assert.equal(parseSweepArgs(['--budgets=1e13', '--max-epochs=8']).maxEpochs, 8);
   });
 
   test('the default ladder spans about 0.1M to 3M parameters on byte-level Brown', () => {
@@ -65,6 +67,8 @@ describe('mod sweep options', () => {
     [['--budgets=1e12,1e13', '--claims-budget=3e12'], /--claims-budget=3000000000000 is not one of --budgets/],
     [['--budgets=1e12', '--claims-budget=x'], /--claims-budget/],
     [['--budgets=1e12', '--evals=0'], /--evals=0 is out of range/],
+    [['--budgets=1e12', '--max-epochs=0'], /--max-epochs=0 is out of range/],
+    [['--budgets=1e12', '--max-epochs=many'], /--max-epochs/],
     [['--budgets=1e12', '--out='], /--out='' is not a directory/],
     [['--budgets=1e12', '--runs=null'], /--runs='null' is not a directory/],
     [['--budgets=1e12', '--resume=maybe'], /--resume/],

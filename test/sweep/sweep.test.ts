@@ -159,4 +159,20 @@ describe('a stopped sweep', () => {
     assert.deepEqual(seen.resumed, [[0, 1]]);
     assert.deepEqual(seen.reused, [1, 2, 3]);
   });
+
+  test('--max-epochs: runs planned past it are not trained, and the report says which', async () => {
+    const out = path.join(dir, 'max-epochs');
+    const opts = parseSweepArgs([`--budgets=${BUDGET}`, ...TINY, '--claim-seeds=0', `--out=${out}`]);
+    const epochs = (await runSweep(opts, { benchRepeats: 1 })).runs.map((r) => r.epochs);
+    // Between the smallest dense run's epochs and the next: only runs with fewer epochs stay.
+    const sorted = [...epochs].sort((a, b) => a - b);
+    const cut = (sorted[0]! + sorted[1]!) / 2;
+    const notices: string[] = [];
+    const result = await runSweep({ ...opts, maxEpochs: cut, resume: true }, { benchRepeats: 1, onNotice: (m) => notices.push(m) });
+    assert.equal(result.runs.length, 1);
+    assert.ok(result.runs[0]!.epochs <= cut);
+    assert.equal(notices.filter((m) => / skipped, [0-9.]+ epochs is past --max-epochs=/.test(m)).length, 3);
+    assert.match(result.report!, /Not trained, because they would have run past `--max-epochs=[0-9.]+` \(epochs in brackets\): b1e9\//);
+    assert.equal(csvRows(path.join(out, SWEEP_FILES.csv)).length, 1);
+  });
 });
