@@ -23,8 +23,8 @@ int usable_cores();  // CPUs in this process's affinity mask, capped by its cgro
 void set_num_threads(int n);
 bool in_parallel_job();  // true on a thread running a chunk (nested parallel calls then run serially)
 // True while the pool's last window of jobs gained under half its threads' ideal speedup (another process takes
-// cores): kernels then cut their work finer and run small jobs on the caller alone. Never when the pool has more
-// threads than usable cores (an explicit request, where the guard is off).
+// cores) in the last ~0.2 s: GEMM then cuts finer tiles and runs small products on the caller alone. Never when the pool has more threads than usable cores (an explicit request; the guard is
+// off).
 bool pool_contended();
 void force_contended(int mode);  // tests: -1 as measured (the default), 0 never, 1 always
 // Chunks per thread a job is cut into when the work allows: a preempted thread then holds up at most one chunk,

@@ -127,7 +127,12 @@ class Pool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
   int cores() const { return cores_; }
-  bool contended() const { return forced_ >= 0 ? forced_ == 1 : guarded_ && contended_; }
+  // Contention seen in the last window, if that window ended less than kContendedTtl ago (a process that stops
+  // computing in parallel keeps no old verdict).
+  bool contended() const {
+    if (forced_ >= 0) return forced_ == 1;
+    return guarded_ && contended_ && ticks() - judged_at_ < kContendedTtl;
+  }
   void force_contended(int mode) { forced_ = mode; }
 
   void resize(int n) {
@@ -193,6 +198,7 @@ class Pool {
   static uint64_t ticks() { return __rdtsc(); }  // TSC ticks, ~0.3-0.5 ns; only ratios and rough spans use them
   static constexpr uint64_t kWindowTicks = 40000000, kBackoffMin = 100000000, kBackoffMax = 3000000000;
   static constexpr double kMinSpeedup = 1.1;
+  static constexpr uint64_t kContendedTtl = 400000000;  // ~0.2 s
 
   void judge(uint64_t t0, uint64_t t1, uint64_t t2, int64_t mine, int64_t nchunks) {
     win_wall_ += t2 - t0;
@@ -201,6 +207,7 @@ class Pool {
     // Below half the threads' ideal gain (1.5x on 2 threads; quiet, a training step gets ~1.8x), work is cut finer
     // (pool_contended) until a window runs at full speed again.
     contended_ = win_serial_ < (1.0 + 0.5 * (size() - 1)) * static_cast<double>(win_wall_);
+    judged_at_ = t2;
     // Serial only after two windows in a row below kMinSpeedup: one slow window on a quiet machine (a burst of small
     // jobs whose workers were asleep, a moment of noise) should not cost a back-off at half speed.
     const bool slow = win_serial_ < kMinSpeedup * static_cast<double>(win_wall_);
@@ -268,6 +275,7 @@ class Pool {
   bool guarded_ = true;
   bool contended_ = false;
   bool slow_before_ = false;  // the previous window was below kMinSpeedup
+  uint64_t judged_at_ = 0;    // when the last window was judged
   int forced_ = -1;  // force_contended: -1 measured, 0 quiet, 1 contended
   uint64_t serial_until_ = 0, backoff_ = kBackoffMin, win_wall_ = 0;
   double win_serial_ = 0;
@@ -307,9 +315,7 @@ int64_t chunk_count(int64_t n, int64_t grain) {
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   const int64_t nc = chunk_count(n, grain);
-  // Row kernels take microseconds: under contention, waiting for one preempted worker (a scheduler time slice)
-  // would cost more than the second thread saves, so they run on the caller alone (pool_contended).
-  if (nc <= 1 || t_in_job || pool_contended()) {
+  if (nc <= 1 || t_in_job) {
     if (n > 0) fn(0, n);
     return;
   }
