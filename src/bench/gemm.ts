@@ -1,5 +1,5 @@
 // GEMM benchmark: C (M,N) = A (M,K) · B (K,N), no transposes, on the active backend (the native addon when it
-// loads). Each shape: one warm-up call, a calibration that picks enough calls per sample for ~20 ms, then the
+// loads). Each shape: one warm-up call, a calibration that picks enough calls per sample for ~20 ms (0.2 s beside a `--busy` competitor), then the
 // median GFLOP/s over `repeats` samples. Compare with numpy via scripts/bench-numpy-gemm.py (same shapes).
 import { activeThreads, kernels } from '../kernels/node.js';
 import { Rng } from '../engine/rng.js';
@@ -21,7 +21,9 @@ export const defaultGemmSizes: Array<[number, number, number]> = [
   [2048, 256, 1024],
 ];
 
+/** Seconds per sample; beside a competitor (`--busy`) 0.2 s, so that a sample spans many scheduler time slices. */
 const sampleSeconds = 0.02;
+export const busySampleSeconds = 0.2;
 
 
 function seconds(fn: () => void, calls: number): number {
@@ -30,17 +32,17 @@ function seconds(fn: () => void, calls: number): number {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-/** Median seconds per call of fn over `repeats` samples. */
-function timePerCall(fn: () => void, repeats: number): number {
+/** Median seconds per call of fn over `repeats` samples of about `sample` seconds each. */
+function timePerCall(fn: () => void, repeats: number, sample: number): number {
   fn();
   const once = Math.max(seconds(fn, 1), 1e-7);
-  const calls = Math.max(1, Math.ceil(sampleSeconds / once));
+  const calls = Math.max(1, Math.ceil(sample / once));
   const samples: number[] = [];
   for (let r = 0; r < repeats; r++) samples.push(seconds(fn, calls) / calls);
   return median(samples);
 }
 
-export function runGemmBench(opts: { repeats?: number; sizes?: Array<[number, number, number]> } = {}): GemmBenchRow[] {
+export function runGemmBench(opts: { repeats?: number; sizes?: Array<[number, number, number]>; sampleSeconds?: number } = {}): GemmBenchRow[] {
   const repeats = opts.repeats ?? 7;
   const k = kernels();
   const threads = activeThreads();
@@ -49,7 +51,7 @@ export function runGemmBench(opts: { repeats?: number; sizes?: Array<[number, nu
     const a = rng.fillNormal(new Float32Array(m * kk), 1);
     const b = rng.fillNormal(new Float32Array(kk * n), 1);
     const c = new Float32Array(m * n);
-    const t = timePerCall(() => k.matmul(c, a, b, m, n, kk, false, false, false), repeats);
+    const t = timePerCall(() => k.matmul(c, a, b, m, n, kk, false, false, false), repeats, opts.sampleSeconds ?? sampleSeconds);
     return { m, k: kk, n, gflops: (2 * m * n * kk) / t / 1e9, threads };
   });
 }

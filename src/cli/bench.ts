@@ -33,7 +33,7 @@ interface BenchSpec<R> {
   name: string;
   description: string;
   repeatsDoc: string;
-  run(opts: { repeats?: number; preset?: string }): Promise<R>;
+  run(opts: { repeats?: number; preset?: string; busy?: boolean }): Promise<R>;
   json(result: R): string;
   table(result: R): string;
   /** `--busy`: the table of the runs at N and 1 threads, quiet and beside a competitor process, over the rounds. */
@@ -55,7 +55,7 @@ function addBench<R>(bench: Command, io: Io, spec: BenchSpec<R>): void {
     cmd.option('--rounds <n>', 'with --busy: repeat the whole measurement n times and report the medians over the rounds and their spread');
   }
   cmd.action(async (opts: BenchOpts) => {
-    const runOpts = { ...repeatsOpt(opts), ...(opts.preset === undefined ? {} : { preset: opts.preset }) };
+    const runOpts = { ...repeatsOpt(opts), ...(opts.preset === undefined ? {} : { preset: opts.preset }), busy: opts.busy !== undefined };
     const run = (): Promise<R> => spec.run(runOpts);
     if (opts.busy !== undefined && busyTable) {
       const { parseCompetitor, runBusy } = await import('../bench/busy.js');
@@ -84,7 +84,10 @@ export function registerBench(program: Command, io: Io): void {
     name: 'gemm',
     description: 'matmul throughput (GFLOP/s) at several shapes',
     repeatsDoc: 'timed repeats per shape (median)',
-    run: async (o) => (await import('../bench/gemm.js')).runGemmBench(o),
+    run: async (o) => {
+      const { busySampleSeconds, runGemmBench } = await import('../bench/gemm.js');
+      return runGemmBench({ ...o, ...(o.busy === true ? { sampleSeconds: busySampleSeconds } : {}) });
+    },
     json: gemmJson,
     table: gemmTable,
     busyTable: gemmBusyTable,
