@@ -116,6 +116,35 @@ struct ScalarArch {
 
 // ------------------------------------------------------------------------------------------------ driver
 
+// Packs B's rows [pc, pc+kc) x columns [jc, jc+nc) into NR-column micro-panels at pb.
+template <class Arch>
+void pack_b_block(float* pb, const Gemm& g, int64_t pc, int64_t kc, int64_t jc, int64_t nc) {
+  for (int64_t jr = 0; jr < nc; jr += Arch::NR) {
+    Arch::pack_b(pb + jr * kc, g, pc, kc, jc + jr, static_cast<int>(std::min<int64_t>(Arch::NR, nc - jr)));
+  }
+}
+
+// C rows [i0, i1) x columns [jc, jc+nc) += A's rows · B's packed panel pb, over K's block [pc, pc+kc): each MC block of
+// A's rows is packed into pa, then the micro-kernel runs over it panel by panel (the two inner loops of the blocked
+// algorithm). load_c: add to C (a later K block, or an accumulating product) rather than overwrite it.
+template <class Arch>
+void macro_kernel(const Gemm& g, float* pa, const float* pb, int64_t i0, int64_t i1, int64_t jc, int64_t nc, int64_t pc, int64_t kc, bool load_c) {
+  constexpr int MR = Arch::MR, NR = Arch::NR;
+  for (int64_t ic = i0; ic < i1; ic += Arch::MC) {
+    const int64_t mc = std::min<int64_t>(Arch::MC, i1 - ic);
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      Arch::pack_a(pa + ir * kc, g, ic + ir, static_cast<int>(std::min<int64_t>(MR, mc - ir)), pc, kc);
+    }
+    for (int64_t jr = 0; jr < nc; jr += NR) {
+      const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+      for (int64_t ir = 0; ir < mc; ir += MR) {
+        const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+        Arch::kernel(kc, pa + ir * kc, pb + jr * kc, g.c + (ic + ir) * g.ldc + jc + jr, g.ldc, mr, nr, load_c);
+      }
+    }
+  }
+}
+
 // The serial blocked algorithm on the whole of g (one thread's rectangle).
 template <class Arch>
 void gemm_serial(const Gemm& g) {
@@ -130,22 +159,8 @@ void gemm_serial(const Gemm& g) {
     for (int64_t pc = 0; pc < g.k; pc += Arch::KC) {
       const int64_t kc = std::min<int64_t>(Arch::KC, g.k - pc);
       const bool load_c = g.accumulate || pc > 0;
-      for (int64_t jr = 0; jr < nc; jr += NR) {
-        Arch::pack_b(pb + jr * kc, g, pc, kc, jc + jr, static_cast<int>(std::min<int64_t>(NR, nc - jr)));
-      }
-      for (int64_t ic = 0; ic < g.m; ic += Arch::MC) {
-        const int64_t mc = std::min<int64_t>(Arch::MC, g.m - ic);
-        for (int64_t ir = 0; ir < mc; ir += MR) {
-          Arch::pack_a(pa + ir * kc, g, ic + ir, static_cast<int>(std::min<int64_t>(MR, mc - ir)), pc, kc);
-        }
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-          const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-          for (int64_t ir = 0; ir < mc; ir += MR) {
-            const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-            Arch::kernel(kc, pa + ir * kc, pb + jr * kc, g.c + (ic + ir) * g.ldc + jc + jr, g.ldc, mr, nr, load_c);
-          }
-        }
-      }
+      pack_b_block<Arch>(pb, g, pc, kc, jc, nc);
+      macro_kernel<Arch>(g, pa, pb, 0, g.m, jc, nc, pc, kc, load_c);
     }
   }
 }
@@ -254,24 +269,8 @@ void gemm_columns(const Gemm& g, uint64_t product, int64_t i0, int64_t i1, int64
     const int64_t kc = std::min<int64_t>(Arch::KC, g.k - pc);
     const bool load_c = g.accumulate || pc > 0;
     float* pbk = pb + pc * ncp;
-    if (fresh) {
-      for (int64_t jr = 0; jr < nc; jr += NR) {
-        Arch::pack_b(pbk + jr * kc, g, pc, kc, j0 + jr, static_cast<int>(std::min<int64_t>(NR, nc - jr)));
-      }
-    }
-    for (int64_t ic = i0; ic < i1; ic += Arch::MC) {
-      const int64_t mc = std::min<int64_t>(Arch::MC, i1 - ic);
-      for (int64_t ir = 0; ir < mc; ir += MR) {
-        Arch::pack_a(pa + ir * kc, g, ic + ir, static_cast<int>(std::min<int64_t>(MR, mc - ir)), pc, kc);
-      }
-      for (int64_t jr = 0; jr < nc; jr += NR) {
-        const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-        for (int64_t ir = 0; ir < mc; ir += MR) {
-          const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-          Arch::kernel(kc, pa + ir * kc, pbk + jr * kc, g.c + (ic + ir) * g.ldc + j0 + jr, g.ldc, mr, nr, load_c);
-        }
-      }
-    }
+    if (fresh) pack_b_block<Arch>(pbk, g, pc, kc, j0, nc);
+    macro_kernel<Arch>(g, pa, pbk, i0, i1, j0, nc, pc, kc, load_c);
   }
 }
 
