@@ -22,7 +22,7 @@ int num_threads();
 int usable_cores();  // CPUs in this process's affinity mask, capped by its cgroup's CPU quota
 void set_num_threads(int n);
 bool in_parallel_job();  // true on a thread running a chunk (nested parallel calls then run serially)
-// True while the pool's last window of jobs gained under half its threads' ideal speedup (another process takes
+// True while the pool's last window of jobs gained under a quarter of its threads' ideal speedup (another process takes
 // cores) in the last ~0.2 s: GEMM then cuts finer tiles and runs small products on the caller alone. Never when the pool has more threads than usable cores (an explicit request; the guard is
 // off).
 bool pool_contended();

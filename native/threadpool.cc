@@ -198,15 +198,17 @@ class Pool {
   static uint64_t ticks() { return __rdtsc(); }  // TSC ticks, ~0.3-0.5 ns; only ratios and rough spans use them
   static constexpr uint64_t kWindowTicks = 40000000, kBackoffMin = 100000000, kBackoffMax = 3000000000;
   static constexpr double kMinSpeedup = 1.1;
+  static constexpr double kContendedGain = 0.25;  // contended below 1 + 0.25·(threads − 1): 1.25x on 2 threads
   static constexpr uint64_t kContendedTtl = 400000000;  // ~0.2 s
 
   void judge(uint64_t t0, uint64_t t1, uint64_t t2, int64_t mine, int64_t nchunks) {
     win_wall_ += t2 - t0;
     win_serial_ += static_cast<double>(t1 - t0) * static_cast<double>(nchunks) / static_cast<double>(mine);
     if (win_wall_ < kWindowTicks) return;
-    // Below half the threads' ideal gain (1.5x on 2 threads; quiet, a training step gets ~1.8x), work is cut finer
-    // (pool_contended) until a window runs at full speed again.
-    contended_ = win_serial_ < (1.0 + 0.5 * (size() - 1)) * static_cast<double>(win_wall_);
+    // Below a quarter of the threads' ideal gain (1.25x on 2 threads; quiet, a training step gets ~1.8x, a small
+    // model's ~1.4-1.9x), GEMM cuts finer and runs small products alone (pool_contended) until a window does better.
+    // At 1.5x small models (the sweep's L4 C48) were contended on a quiet machine and trained ~20 % slower.
+    contended_ = win_serial_ < (1.0 + kContendedGain * (size() - 1)) * static_cast<double>(win_wall_);
     judged_at_ = t2;
     // Serial only after two windows in a row below kMinSpeedup: one slow window on a quiet machine (a burst of small
     // jobs whose workers were asleep, a moment of noise) should not cost a back-off at half speed.
