@@ -1,10 +1,8 @@
 // Issue 11 through the command line: every failure is one line on stderr (exit 2 for the user's, 1 for a bug),
 // two `mod train` processes into one --out, and the divergence guard under SIGKILL.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { captureIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
@@ -15,6 +13,7 @@ import { firstNonFinite } from '../../src/train/model-state.js';
 import { LOCK_FILE } from '../../src/train/out-dir.js';
 import { readLog } from '../../src/train/run-log.js';
 import { tempDir, tinyArgs, tinyTextFile } from '../train/fixtures/tiny-run.js';
+import { type Exit, spawnCli } from './spawn-cli.js';
 
 const dir = tempDir('mod-rel-cli-');
 const data = tinyTextFile(dir);
@@ -112,47 +111,17 @@ describe('one-line errors (issue 11, case 4 and 9)', () => {
 
 // ---------------------------------------------------------------- real processes
 
-function cliArgs(): string[] {
-  const here = fileURLToPath(import.meta.url);
-  let root = path.dirname(here);
-  while (!existsSync(path.join(root, 'package.json'))) root = path.dirname(root);
-  return here.endsWith('.ts') ? ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts')] : [path.join(root, 'bin', 'mod.js')];
-}
-
-interface Exit {
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-}
-
-function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, onLine: (line: string, kill: (s: NodeJS.Signals) => void) => void = () => {}): Promise<Exit> {
-  const child = spawn(process.execPath, [...cliArgs(), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let stdout = '';
-  let stderr = '';
-  let pending = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) onLine(line, (s) => child.kill(s));
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-}
-
 test('two mod train processes into one --out: the second gets one line naming the first pid; the log holds one run', async () => {
   // --overwrite: the second run must get past "holds a checkpoint" once the first has saved, to meet the lock.
   const args = ['train', ...tinyArgs('--maxIters=4000', '--evalInterval=1000', '--lrDecayIters=4000'), '--data', data, '--out', out('two'), '--overwrite'];
   let second: Promise<Exit> | null = null;
   let firstPid = 0;
-  const first = spawnCli(args, {}, (line) => {
+  const first = spawnCli(args, { onLine: (line) => {
     if (second === null && line.startsWith('iter 1/')) {
       firstPid = (JSON.parse(readFileSync(path.join(out('two'), LOCK_FILE), 'utf8')) as { pid: number }).pid;
       second = spawnCli(args);
     }
-  });
+  } });
   const a = await first;
   assert.ok(second !== null, a.stdout + a.stderr);
   const b = await (second as Promise<Exit>);
@@ -166,7 +135,7 @@ test('two mod train processes into one --out: the second gets one line naming th
 test('MOD_BACKEND=foo and MOD_THREADS=abc in a real process: one line, exit 2', async () => {
   const args = ['train', ...tinyArgs('--maxIters=2'), '--data', data, '--out', out('env')];
   for (const env of [{ MOD_BACKEND: 'foo' }, { MOD_THREADS: 'abc' }, { MOD_SIMD: 'foo' }]) {
-    const r = await spawnCli(args, env);
+    const r = await spawnCli(args, { env });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /^error: MOD_(BACKEND|THREADS|SIMD)=\w+ is not a/);
     assert.equal(r.stderr.split('\n').length, 2, r.stderr);
@@ -178,12 +147,12 @@ test('kill test: SIGKILL once the run has gone non-finite; the checkpoint before
   // after the NaN (or, losing the race, the run stops with its divergence error; the checks hold either way).
   const args = ['train', ...DIVERGE.filter((a) => !a.startsWith('--evalInterval')), '--evalInterval=15', '--skipNonFinite=1000000', '--data', data, '--out', out('kill')];
   let killed = false;
-  const r = await spawnCli(args, {}, (line, kill) => {
+  const r = await spawnCli(args, { onLine: (line, kill) => {
     if (!killed && /^note: iteration \d+: the loss is NaN; batch skipped/.test(line)) {
       killed = true;
       kill('SIGKILL');
     }
-  });
+  } });
   assert.ok(killed, r.stdout + r.stderr);
   assert.ok(r.signal === 'SIGKILL' || r.code === 2, `${r.signal} ${r.code}`);
   const ckpt = loadCheckpoint(out('kill'));

@@ -1,15 +1,14 @@
 // `mod train` and `mod eval` through the CLI: output, exit codes, one-line errors, and Ctrl-C on the real process.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, truncateSync } from 'node:fs';
+import { truncateSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { captureIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { readLog } from '../../src/train/run-log.js';
 import { TINY_ARGS, reportedTrain, tempDir, tinyArgs, tinyRun, tinyTextFile } from '../train/fixtures/tiny-run.js';
+import { spawnCli } from './spawn-cli.js';
 
 const dir = tempDir('mod-cli-');
 const data = tinyTextFile(dir);
@@ -78,55 +77,17 @@ describe('mod eval', () => {
 
 // ---------------------------------------------------------------- Ctrl-C on a real process
 
-/** The command that runs the CLI: the TypeScript sources under tsx, or the compiled bin/mod.js. */
-function cliCommand(): { root: string; args: string[] } {
-  const here = fileURLToPath(import.meta.url);
-  let root = path.dirname(here);
-  while (!existsSync(path.join(root, 'package.json'))) {
-    if (path.dirname(root) === root) throw new Error(`no package.json above ${here}`);
-    root = path.dirname(root);
-  }
-  return here.endsWith('.ts')
-    ? { root, args: ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts')] }
-    : { root, args: [path.join(root, 'bin', 'mod.js')] };
-}
-
-interface Exit {
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `mod ...args`; `onLine` sees each stdout line and may signal the child. */
-function spawnCli(args: string[], onLine: (line: string, kill: (s: NodeJS.Signals) => void) => void = () => {}): Promise<Exit> {
-  const { root, args: cmd } = cliCommand();
-  const child = spawn(process.execPath, [...cmd, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let pending = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) onLine(line, (s) => child.kill(s));
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-}
-
 test('Ctrl-C: finishes the step, saves a checkpoint, exits 130; --resume continues to the same weights as a straight run', async () => {
   const maxIters = 5000; // tiny steps take ~0.3 ms: 1.5 s, far more than the signal's round trip
   const overrides = [`--maxIters=${maxIters}`, `--evalInterval=${maxIters}`, `--lrDecayIters=${maxIters}`];
   const args = ['train', ...tinyArgs(...overrides), '--data', data];
   let sent = false;
-  const stopped = await spawnCli([...args, '--out', out('sigint')], (line, kill) => {
+  const stopped = await spawnCli([...args, '--out', out('sigint')], { onLine: (line, kill) => {
     if (!sent && line.startsWith('iter 1/')) {
       sent = true;
       kill('SIGINT');
     }
-  });
+  } });
   assert.ok(sent, `no progress line: ${stopped.stdout}\n${stopped.stderr}`);
   assert.equal(stopped.code, 130, stopped.stderr);
   const m = /^stopped at iteration (\d+)\/5000; checkpoint saved in .*\nto continue, run the same `mod train` command again with --resume added$/m.exec(stopped.stdout);
@@ -150,12 +111,12 @@ test('Ctrl-C: finishes the step, saves a checkpoint, exits 130; --resume continu
 
 test('SIGTERM: the same graceful stop, exit 143', async () => {
   let sent = false;
-  const r = await spawnCli(['train', ...tinyArgs('--maxIters=5000', '--evalInterval=5000'), '--data', data, '--out', out('sigterm')], (line, kill) => {
+  const r = await spawnCli(['train', ...tinyArgs('--maxIters=5000', '--evalInterval=5000'), '--data', data, '--out', out('sigterm')], { onLine: (line, kill) => {
     if (!sent && line.startsWith('iter 1/')) {
       sent = true;
       kill('SIGTERM');
     }
-  });
+  } });
   assert.equal(r.code, 143, r.stderr);
   const m = /^stopped at iteration (\d+)\/5000; checkpoint saved/m.exec(r.stdout);
   assert.ok(m !== null, r.stdout);
