@@ -4,17 +4,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { captureIo } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { CASES, checkpointOf, tempDir } from '../export/fixtures.js';
+import { runCli as run } from './run-cli.js';
 
 const root = tempDir();
-
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const io = captureIo();
-  const code = await main(argv, io);
-  return { code, stdout: io.stdout, stderr: io.stderr };
-}
 
 test('mod export --format onnx writes the graph and names its inputs and outputs', async () => {
   const ckpt = checkpointOf(root, 'cli-onnx', CASES[2]!.config, 1);

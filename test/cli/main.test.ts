@@ -2,17 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { blockJson, blockTable, gemmJson, gemmTable } from '../../src/cli/bench.js';
 import { captureIo } from '../../src/cli/io.js';
-import { main, reportError } from '../../src/cli/main.js';
+import { reportError } from '../../src/cli/main.js';
 import { parseSampleOptions } from '../../src/cli/sample.js';
 import { ConfigError, UserError } from '../../src/errors.js';
 import { paramCounts } from '../../src/model/flops.js';
 import { getPreset } from '../../src/train/presets.js';
-
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const io = captureIo();
-  const code = await main(argv, io);
-  return { code, stdout: io.stdout, stderr: io.stderr };
-}
+import { runCli as run } from './run-cli.js';
 
 describe('mod info', () => {
   it('prints the resolved config, parameter counts and FLOPs', async () => {

@@ -4,8 +4,6 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { captureIo } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { parseSimd, parseThreads } from '../../src/kernels/node.js';
 import { ConfigError } from '../../src/errors.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
@@ -13,17 +11,12 @@ import { firstNonFinite } from '../../src/train/model-state.js';
 import { LOCK_FILE } from '../../src/train/out-dir.js';
 import { readLog } from '../../src/train/run-log.js';
 import { tempDir, tinyArgs, tinyTextFile } from '../train/fixtures/tiny-run.js';
-import { type Exit, spawnCli } from './spawn-cli.js';
+import { main } from '../../src/cli/main.js';
+import { type Exit, runCli as run, spawnCli } from './run-cli.js';
 
 const dir = tempDir('mod-rel-cli-');
 const data = tinyTextFile(dir);
 const out = (name: string): string => path.join(dir, name);
-
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const io = captureIo();
-  const code = await main(argv, io);
-  return { code, stdout: io.stdout, stderr: io.stderr };
-}
 
 /** Asserts exit 2 and exactly one `error: ...` line on stderr matching `re`. */
 function assertOneLine(r: { code: number; stderr: string }, re: RegExp): void {

@@ -3,22 +3,14 @@ import assert from 'node:assert/strict';
 import { truncateSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { captureIo } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { readLog } from '../../src/train/run-log.js';
 import { TINY_ARGS, reportedTrain, tempDir, tinyArgs, tinyRun, tinyTextFile } from '../train/fixtures/tiny-run.js';
-import { spawnCli } from './spawn-cli.js';
+import { runCli as run, spawnCli } from './run-cli.js';
 
 const dir = tempDir('mod-cli-');
 const data = tinyTextFile(dir);
 const out = (name: string): string => path.join(dir, name);
-
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const io = captureIo();
-  const code = await main(argv, io);
-  return { code, stdout: io.stdout, stderr: io.stderr };
-}
 
 describe('mod train', () => {
   test('prints the config, progress, evaluations and where the checkpoint is', async () => {

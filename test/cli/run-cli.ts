@@ -1,8 +1,18 @@
-// `mod` as a real child process, for the tests that signal it or run two at once.
+// Running `mod` in a test: in this process (captured output), or as a real child process for the tests that signal
+// it or run two at once.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { captureIo } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+
+/** Runs `mod ...argv` in this process and returns its exit code and captured output. */
+export async function runCli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const io = captureIo();
+  const code = await main(argv, io);
+  return { code, stdout: io.stdout, stderr: io.stderr };
+}
 
 /** The command that runs the CLI: the TypeScript sources under tsx, or the compiled bin/mod.js. */
 function cliCommand(): { root: string; args: string[] } {
