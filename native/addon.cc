@@ -107,6 +107,15 @@ static Napi::Value SetContended(const Napi::CallbackInfo& info) {
   if (a.ok) force_contended(mode < 0 ? -1 : mode > 0 ? 1 : 0);
   return info.Env().Undefined();
 }
+static Napi::Value PoolStats(const Napi::CallbackInfo& info) {
+  const std::array<uint64_t, 4> s = pool_stats();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("windows", static_cast<double>(s[0]));
+  o.Set("contendedWindows", static_cast<double>(s[1]));
+  o.Set("serialJobs", static_cast<double>(s[2]));
+  o.Set("backoffs", static_cast<double>(s[3]));
+  return o;
+}
 static Napi::Value GetSimd(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), level_name(simd_level())); }
 static Napi::Value GetSimdDetected(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), level_name(simd_detected()));
@@ -125,6 +134,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   def(env, exports, "setThreads", SetThreads);
   def(env, exports, "getCores", GetCores);
   def(env, exports, "setContended", SetContended);
+  def(env, exports, "poolStats", PoolStats);
   def(env, exports, "getSimd", GetSimd);
   def(env, exports, "getSimdDetected", GetSimdDetected);
   def(env, exports, "setSimd", SetSimd);

@@ -3,6 +3,7 @@
 // (outputs, caches, inputs, weights, dims) and works in place on the arrays' memory (zero-copy).
 #pragma once
 #include <napi.h>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -26,12 +27,30 @@ bool in_parallel_job();  // true on a thread running a chunk (nested parallel ca
 // cores) in the last ~0.2 s: GEMM then cuts finer tiles and runs small products on the caller alone. Never when the pool has more threads than usable cores (an explicit request; the guard is
 // off).
 bool pool_contended();
+// GEMM's grid choice: set with pool_contended(), but cleared only by a window with a clearly parallel gain (1.6x on
+// 2 threads), so that the speculative tiles, which gain less than that beside another process, keep being used.
+bool pool_speculate();
 void force_contended(int mode);  // tests: -1 as measured (the default), 0 never, 1 always
 // Chunks per thread a job is cut into when the work allows: a preempted thread then holds up at most one chunk,
 // about 1/(8·threads) of the job, while the others take the rest.
 constexpr int64_t kChunksPerThread = 8;
 // Runs fn(c) for every c in [0, nchunks), in any order and on any threads; returns when all are done.
 void parallel_chunks(int64_t nchunks, const std::function<void(int64_t)>& fn);
+// Speculative jobs (GEMM under contention): chunks whose results can be recomputed by another thread. The pool hands
+// chunk c of job `id` to the one registered handler, on any thread, possibly after the job has finished (the handler
+// must then find the job gone and do nothing). parallel_speculative(id, nchunks, finish) publishes job id (from
+// next_speculative_id, after the caller has set up what the handler reads), lets the threads claim its chunks, then
+// calls finish(id, the caller's mean cycles per chunk, or 0 if it ran none) on the calling thread, which must
+// return only once every chunk's result is in place. It returns false, running nothing, when the job should run
+// serially (one thread, a nested call, or the contention guard's serial back-off).
+using SpecHandler = void (*)(uint64_t id, uint64_t chunk);
+void set_speculative_handler(SpecHandler h);
+uint64_t next_speculative_id();
+bool parallel_speculative(uint64_t id, int64_t nchunks, const std::function<void(uint64_t, uint64_t)>& finish);
+uint64_t cycle_count();  // the TSC: only for durations compared with each other
+// The contention guard's counts since the addon loaded: windows judged, windows judged contended, jobs run serially
+// in a back-off, back-offs started.
+std::array<uint64_t, 4> pool_stats();
 // min(ceil(n / grain), kChunksPerThread · threads): chunks for n items of which each chunk needs >= grain.
 int64_t chunk_count(int64_t n, int64_t grain);
 // Runs fn(begin, end) over [0, n) in contiguous chunks of at least `grain` items (chunk_count of them), handed out

@@ -25,6 +25,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "gemm_api.h"
@@ -170,6 +172,9 @@ constexpr int64_t kParallelMinFma = int64_t(1) << 18;
 // Under contention a product below this (~0.3 ms on one core) runs on the caller alone: a worker preempted for a
 // scheduler time slice (milliseconds) would delay it more than a second thread could gain.
 constexpr int64_t kContendedMinFma = int64_t(1) << 25;
+// Speculative products (gemm_speculative) never wait for a preempted worker, so under contention they stay threaded
+// down to this size (~0.1 ms on one core: 8 tiles of ~10 µs).
+constexpr int64_t kSpeculativeMinFma = int64_t(1) << 22;
 // Each tile holds at least this many multiply-adds (~10 µs on one core), so claiming it (one atomic add, well
 // under 0.1 µs) and packing its rows of A stay small beside it.
 constexpr int64_t kMinTileFma = int64_t(1) << 19;
@@ -183,11 +188,13 @@ constexpr int64_t kPackCostFma = 8;
 // Floats of packed B a thread keeps (all of K for one column block): 4 MB.
 constexpr int64_t kPackedBFloats = int64_t(1) << 20;
 
-// The thread's packed B: all K rows of one column block of one product, packed as gemm_serial packs them.
+// The thread's packed B: all K rows of one column block of one product, packed as gemm_serial packs them; the block
+// is named by the address of its first column in B and its width.
 struct PackedB {
   Scratch buf;
   uint64_t product = 0;  // 0: nothing cached
-  int64_t j0 = -1, j1 = -1;
+  const float* b0 = nullptr;
+  int64_t width = 0;
 };
 thread_local PackedB t_packed_b;
 std::atomic<uint64_t> g_product{0};
@@ -248,7 +255,7 @@ TileGrid contended_grid(const Gemm& g, int64_t nt) {
 // more threads than cores (threads then take turns on a core, and small tiles balance them).
 template <class Arch>
 TileGrid tile_grid(const Gemm& g, int nt) {
-  return pool_contended() || nt > usable_cores() ? contended_grid<Arch>(g, nt) : rectangle_grid<Arch>(g, nt);
+  return pool_speculate() || nt > usable_cores() ? contended_grid<Arch>(g, nt) : rectangle_grid<Arch>(g, nt);
 }
 
 // C rows [i0, i1) x columns [j0, j1), over all of K, for columns of at most kPackedBFloats / K floats of packed B
@@ -259,11 +266,12 @@ void gemm_columns(const Gemm& g, uint64_t product, int64_t i0, int64_t i1, int64
   constexpr int MR = Arch::MR, NR = Arch::NR;
   const int64_t nc = j1 - j0, ncp = round_up(nc, NR);
   PackedB& cache = t_packed_b;
-  const bool fresh = cache.product != product || cache.j0 != j0 || cache.j1 != j1;
+  const float* b0 = g.b + j0 * g.bcs;
+  const bool fresh = cache.product != product || cache.b0 != b0 || cache.width != nc;
   float* pb = cache.buf.get(g.k * ncp);
   cache.product = product;
-  cache.j0 = j0;
-  cache.j1 = j1;
+  cache.b0 = b0;
+  cache.width = nc;
   float* pa = t_pack_a.get(std::min<int64_t>(Arch::MC, round_up(i1 - i0, MR)) * std::min<int64_t>(Arch::KC, g.k));
   for (int64_t pc = 0; pc < g.k; pc += Arch::KC) {
     const int64_t kc = std::min<int64_t>(Arch::KC, g.k - pc);
@@ -292,9 +300,154 @@ void gemm_tile(const Gemm& g, uint64_t product, int64_t i0, int64_t i1, int64_t 
   for (int64_t jc = j0; jc < j1; jc += step) gemm_columns<Arch>(g, product, i0, i1, jc, std::min(j1, jc + step));
 }
 
+// Tile `tile` of grid t: rows [i0, i1) x columns [j0, j1) of C.
+template <class Arch>
+std::array<int64_t, 4> tile_bounds(const Gemm& g, const TileGrid& t, int64_t tile) {
+  const auto [i0, i1] = block_range(tile % t.nrb, t.nrb, t.mp, Arch::MR, g.m);
+  const auto [j0, j1] = block_range(tile / t.nrb, t.ncb, t.np, Arch::NR, g.n);
+  return {i0, i1, j0, j1};
+}
+
+// ---- speculative tiles (the small-tile grid, for products called from JS)
+// A preempted worker holding a tile would make the caller wait for it a scheduler time slice (milliseconds, longer
+// than the whole product). Instead each tile is computed into the thread's own buffer and committed to C by whoever
+// finishes it first: the caller, once no tile is left to claim, recomputes tiles whose holders have not finished
+// within 1.5 of its own mean tile time, and returns as soon as every tile is committed. A worker that resumes later
+// finds its tile committed (or its job gone) and drops its result. The job lives in a slot of a static ring, never
+// on the caller's stack, and keeps references to its three typed arrays until the slot is reused, so a late worker
+// never reads freed memory. Every C element is still summed over K in the same order, so the result is the same.
+constexpr int kSpecSlots = 16;
+constexpr uint64_t kPending = 0, kCommitting = 1, kDone = 2;  // tile state: id << 2 | one of these
+
+struct SpecSlot {
+  std::atomic<uint64_t> id{0};  // the job in this slot; 0 while it is being set up
+  std::atomic<int> inside{0};   // threads inside one of its tiles (the slot is not rewritten while > 0)
+  Gemm g{};
+  TileGrid t{};
+  uint64_t product = 0;
+  void (*run)(SpecSlot&, uint64_t id, int64_t tile) = nullptr;
+  std::unique_ptr<std::atomic<uint64_t>[]> state;  // one per tile
+  int64_t capacity = 0;
+  napi_env env = nullptr;
+  std::array<napi_ref, 3> pins{};  // c, a, b: kept alive until the slot is reused
+};
+
+SpecSlot* spec_slots() {
+  static SpecSlot* slots = new SpecSlot[kSpecSlots];  // never destroyed: late workers may still look at them
+  return slots;
+}
+
+thread_local Scratch t_tile_c;
+
+// Counts for tests and diagnostics (gemmStats): speculative products, tiles the caller recomputed, results dropped
+// because the tile was already committed. And a test hook (setSpeculativeDelay): workers sleep this many µs after
+// claiming a speculative tile, as if preempted, so that the caller must recompute it.
+std::atomic<uint64_t> g_spec_jobs{0}, g_spec_recomputed{0}, g_spec_dropped{0};
+std::atomic<int64_t> g_spec_delay_us{0};
+thread_local bool t_spec_caller = false;
+
+// Computes tile `tile` of the slot's job into this thread's buffer and commits it unless someone already has.
+template <class Arch>
+void spec_tile(SpecSlot& s, uint64_t id, int64_t tile) {
+  std::atomic<uint64_t>& st = s.state[tile];
+  uint64_t pending = id << 2 | kPending;
+  if (st.load(std::memory_order_acquire) != pending) return;
+  const int64_t delay = g_spec_delay_us.load(std::memory_order_relaxed);
+  if (delay > 0 && !t_spec_caller) std::this_thread::sleep_for(std::chrono::microseconds(delay));
+  const auto [i0, i1, j0, j1] = tile_bounds<Arch>(s.g, s.t, tile);
+  const int64_t rows = i1 - i0, cols = j1 - j0;
+  float* buf = t_tile_c.get(std::max<int64_t>(1, rows * cols));
+  Gemm sub = sub_problem(s.g, i0, i1, j0, j1);
+  if (s.g.accumulate) {
+    for (int64_t i = 0; i < rows; i++) std::memcpy(buf + i * cols, sub.c + i * sub.ldc, cols * sizeof(float));
+  }
+  float* c = sub.c;
+  const int64_t ldc = sub.ldc;
+  sub.c = buf;
+  sub.ldc = cols;
+  if (rows > 0 && cols > 0) gemm_tile<Arch>(sub, s.product, 0, rows, 0, cols);
+  if (!st.compare_exchange_strong(pending, id << 2 | kCommitting, std::memory_order_acq_rel)) {
+    g_spec_dropped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  for (int64_t i = 0; i < rows; i++) std::memcpy(c + i * ldc, buf + i * cols, cols * sizeof(float));
+  st.store(id << 2 | kDone, std::memory_order_release);
+}
+
+// The pool's handler for chunk `tile` of speculative job `id`, on any thread, possibly after the job is over.
+void spec_handler(uint64_t id, uint64_t tile) {
+  SpecSlot& s = spec_slots()[id % kSpecSlots];
+  s.inside.fetch_add(1, std::memory_order_seq_cst);
+  if (s.id.load(std::memory_order_seq_cst) == id) s.run(s, id, static_cast<int64_t>(tile));
+  s.inside.fetch_sub(1, std::memory_order_release);
+}
+
+// The caller's end of job `id`: waits for the tiles other threads hold, recomputing those not committed within
+// 1.5 of its own mean tile time (their holder is most likely preempted), until every tile is committed.
+void spec_finish(SpecSlot& s, uint64_t id, uint64_t tile_ticks) {
+  const uint64_t patience = tile_ticks > 0 ? tile_ticks + tile_ticks / 2 : 200000;
+  const uint64_t start = cycle_count(), done = id << 2 | kDone;
+  const int64_t tiles = s.t.tiles();
+  for (int64_t spins = 0;; spins++) {
+    bool all = true;
+    for (int64_t tile = 0; tile < tiles; tile++) {
+      const uint64_t v = s.state[tile].load(std::memory_order_acquire);
+      if (v == done) continue;
+      all = false;
+      if (v == (id << 2 | kPending) && cycle_count() - start > patience) {
+        g_spec_recomputed.fetch_add(1, std::memory_order_relaxed);
+        s.run(s, id, tile);
+      }
+    }
+    if (all) return;
+    if (spins < 2000) _mm_pause();
+    else std::this_thread::yield();
+  }
+}
+
+// Releases the slot's references to its last job's arrays (on the JS thread that made them).
+void unpin(SpecSlot& s) {
+  for (napi_ref& r : s.pins) {
+    if (r != nullptr && s.env != nullptr) napi_delete_reference(s.env, r);
+    r = nullptr;
+  }
+  s.env = nullptr;
+}
+
+// The JS call whose typed arrays a speculative product pins (Matmul sets it around sgemm; null for other callers).
+const Napi::CallbackInfo* g_js_call = nullptr;
+
+// Sets up a slot for g on grid t and runs it speculatively; false if the pool chose to run it serially.
+template <class Arch>
+bool gemm_speculative(const Gemm& g, const TileGrid& t, uint64_t product) {
+  const uint64_t id = next_speculative_id();
+  SpecSlot& s = spec_slots()[id % kSpecSlots];
+  s.id.store(0, std::memory_order_seq_cst);
+  while (s.inside.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();  // a late worker of its last job
+  unpin(s);
+  s.env = g_js_call->Env();
+  for (size_t i = 0; i < s.pins.size(); i++) napi_create_reference(s.env, (*g_js_call)[i], 1, &s.pins[i]);
+  s.g = g;
+  s.t = t;
+  s.product = product;
+  s.run = spec_tile<Arch>;
+  if (s.capacity < t.tiles()) {
+    s.state.reset(new std::atomic<uint64_t>[t.tiles()]);
+    s.capacity = t.tiles();
+  }
+  for (int64_t tile = 0; tile < t.tiles(); tile++) s.state[tile].store(id << 2 | kPending, std::memory_order_relaxed);
+  s.id.store(id, std::memory_order_seq_cst);
+  t_spec_caller = true;
+  const bool ran = parallel_speculative(id, t.tiles(), [&s](uint64_t job, uint64_t tile_ticks) { spec_finish(s, job, tile_ticks); });
+  t_spec_caller = false;
+  if (ran) g_spec_jobs.fetch_add(1, std::memory_order_relaxed);
+  return ran;
+}
+
 // Cuts C into tiles (tile_grid) that the threads claim one at a time, column block by column block, so a thread
-// that is preempted delays only its current tile. Every C element is still summed over K in KC blocks in order,
-// so the result does not depend on the grid or the thread count.
+// that is preempted delays only its current tile (or, for a product called from JS, none: gemm_speculative). Every
+// C element is still summed over K in KC blocks in order, so the result does not depend on the grid or the thread
+// count.
 template <class Arch>
 void gemm_threads(const Gemm& g, int nt) {
   const TileGrid t = tile_grid<Arch>(g, nt);
@@ -304,9 +457,12 @@ void gemm_threads(const Gemm& g, int nt) {
   }
   const uint64_t product = g_product.fetch_add(1, std::memory_order_relaxed) + 1;
   const bool rectangles = t.tiles() <= nt;  // one per thread: each runs the serial algorithm on its rectangle
+  if (!rectangles && g_js_call != nullptr) {
+    if (!gemm_speculative<Arch>(g, t, product)) gemm_serial<Arch>(g);
+    return;
+  }
   parallel_chunks(t.tiles(), [&](int64_t tile) {
-    const auto [i0, i1] = block_range(tile % t.nrb, t.nrb, t.mp, Arch::MR, g.m);
-    const auto [j0, j1] = block_range(tile / t.nrb, t.ncb, t.np, Arch::NR, g.n);
+    const auto [i0, i1, j0, j1] = tile_bounds<Arch>(g, t, tile);
     if (i0 >= i1 || j0 >= j1) return;
     if (rectangles) gemm_serial<Arch>(sub_problem(g, i0, i1, j0, j1));
     else gemm_tile<Arch>(g, product, i0, i1, j0, j1);
@@ -318,7 +474,8 @@ template <class Arch>
 void gemm_parallel(const Gemm& g) {
   const int nt = num_threads();
   const int64_t fma = g.m * g.n * g.k;
-  if (nt <= 1 || in_parallel_job() || fma < kParallelMinFma || (fma < kContendedMinFma && pool_contended())) {
+  const int64_t contended_min = g_js_call != nullptr ? kSpeculativeMinFma : kContendedMinFma;
+  if (nt <= 1 || in_parallel_job() || fma < kParallelMinFma || (fma < contended_min && pool_contended())) {
     gemm_serial<Arch>(g);
     return;
   }
@@ -750,7 +907,9 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   const float* pb = a.f32(2, k * n);
   if (!a.ok) return info.Env().Undefined();
   Gemm g{c, n, pa, ta ? 1 : k, ta ? m : 1, pb, tb ? 1 : n, tb ? k : 1, m, n, k, acc};
+  g_js_call = &info;  // lets a speculative product pin c, a and b (gemm_speculative)
   sgemm(g);
+  g_js_call = nullptr;
   return info.Env().Undefined();
 }
 
@@ -776,9 +935,43 @@ Napi::Value BiasBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// gemmStats() -> { speculative, recomputed, dropped }: counts since the addon loaded.
+Napi::Value GemmStats(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("speculative", static_cast<double>(g_spec_jobs.load()));
+  o.Set("recomputed", static_cast<double>(g_spec_recomputed.load()));
+  o.Set("dropped", static_cast<double>(g_spec_dropped.load()));
+  return o;
+}
+
+// setSpeculativeDelay(microseconds): tests only (see g_spec_delay_us).
+Napi::Value SetSpeculativeDelay(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const int64_t us = a.i64(0);
+  if (a.ok) g_spec_delay_us.store(std::max<int64_t>(0, us));
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitGemm(Napi::Env env, Napi::Object exports) {
+  def(env, exports, "gemmStats", GemmStats);
+  def(env, exports, "setSpeculativeDelay", SetSpeculativeDelay);
+  set_speculative_handler(spec_handler);
+  // At the environment's teardown its references go with it: forget them once no late worker can read the arrays.
+  napi_add_env_cleanup_hook(
+      env,
+      [](void* arg) {
+        for (int i = 0; i < kSpecSlots; i++) {
+          SpecSlot& s = spec_slots()[i];
+          if (s.env != static_cast<napi_env>(arg)) continue;
+          s.id.store(0, std::memory_order_seq_cst);
+          while (s.inside.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+          s.pins.fill(nullptr);
+          s.env = nullptr;
+        }
+      },
+      env);
   def(env, exports, "matmul", Matmul);
   def(env, exports, "addBias", AddBias);
   def(env, exports, "biasBackward", BiasBackward);

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { referenceKernels as ref } from '../../src/kernels/index.js';
 import { addonForTest, assertClose, forEachSimdLevel, nativeKernelsForTest, randArray, randInts, withThreads } from '../helpers.js';
 
@@ -167,7 +170,7 @@ test('native matmul gives the same result with 1 and 2 threads', () => {
   assert.equal(addonForTest().getThreads(), before);
 });
 
-test('both tile grids (quiet: one rectangle per thread; contended: ~4 tiles per thread) give the bits of 1 thread', () => {
+test('both tile grids (quiet: one rectangle per thread; contended: ~4 speculative tiles per thread) give the bits of 1 thread, overwriting and accumulating', () => {
   const native = nativeKernelsForTest();
   const addon = addonForTest();
   // The last shape has K = 2048, so a rectangle's columns are packed in runs of at most 2^20 / K = 512.
@@ -176,16 +179,21 @@ test('both tile grids (quiet: one rectangle per thread; contended: ~4 tiles per 
     for (const [m, k, n] of shapes) {
       const a = randArray(m * k, 11);
       const b = randArray(k * n, 12);
-      const run = (threads: number, mode: number): Float32Array => {
+      const c0 = randArray(m * n, 13);
+      const run = (threads: number, mode: number, acc: boolean): Float32Array => {
         addon.setContended(mode);
         return withThreads(threads, () => {
-          const c = new Float32Array(m * n);
-          native.matmul(c, a, b, m, n, k, false, false, false);
+          const c = acc ? c0.slice() : new Float32Array(m * n);
+          native.matmul(c, a, b, m, n, k, false, false, acc);
           return c;
         });
       };
-      const one = run(1, -1);
-      for (const threads of [2, 3]) for (const mode of [0, 1]) assert.deepEqual(run(threads, mode), one, `${m}x${k}x${n}, ${threads} threads, mode ${mode}`);
+      for (const acc of [false, true]) {
+        const one = run(1, -1, acc);
+        for (const threads of [2, 3]) {
+          for (const mode of [0, 1]) assert.deepEqual(run(threads, mode, acc), one, `${m}x${k}x${n}, ${threads} threads, mode ${mode}, accumulate ${acc}`);
+        }
+      }
     }
   } finally {
     addon.setContended(-1);
@@ -218,4 +226,99 @@ test('native addBias and biasBackward match reference at every SIMD level', () =
       assertClose(dbias, wantDbias, 1e-4, 1e-4, `${level} biasBackward ${n}x${c}`);
     });
   });
+});
+
+// Speculative tiles (GEMM under contention, docs/threads.md): workers made to sleep after claiming a tile, as if
+// preempted, so the caller must recompute their tiles; the late workers must then drop their results.
+test('speculative GEMM: tiles held by a sleeping worker are recomputed, late results dropped, later products intact', async () => {
+  const native = nativeKernelsForTest();
+  const addon = addonForTest();
+  const [m, k, n] = [300, 257, 700];
+  const a = randArray(m * k, 21);
+  const b = randArray(k * n, 22);
+  const c0 = randArray(m * n, 23);
+  const product = (threads: number): Float32Array =>
+    withThreads(threads, () => {
+      const c = c0.slice();
+      native.matmul(c, a, b, m, n, k, false, false, true);
+      return c;
+    });
+  const want = product(1);
+  const before = addon.gemmStats();
+  addon.setContended(1);
+  addon.setSpeculativeDelay(30_000);
+  const early: Float32Array[] = [];
+  try {
+    withThreads(2, () => {
+      // 20 products back to back: the ring of 16 slots is reused while workers still sleep in old products.
+      for (let i = 0; i < 20; i++) {
+        const c = c0.slice();
+        native.matmul(c, a, b, m, n, k, false, false, true);
+        early.push(c.slice());
+        c.fill(7); // the caller owns C again: no late worker may write to it
+        early.push(c);
+      }
+    });
+  } finally {
+    addon.setSpeculativeDelay(0);
+    addon.setContended(-1);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  for (let i = 0; i < early.length; i += 2) {
+    assert.deepEqual(early[i], want, `product ${i / 2}: the bits of 1 thread`);
+    assert.ok(early[i + 1]!.every((v) => v === 7), `product ${i / 2}: C written after matmul returned`);
+  }
+  const after = addon.gemmStats();
+  assert.equal(after.speculative - before.speculative, 20);
+  // A worker sleeps 30 ms on each tile it claims, far longer than the caller's patience: every such tile is recomputed
+  // by the caller and dropped by the worker when it wakes (while it sleeps, the caller runs whole products alone).
+  const recomputed = after.recomputed - before.recomputed;
+  assert.ok(recomputed >= 1, `recomputed ${recomputed}`);
+  assert.equal(after.dropped - before.dropped, recomputed);
+  assert.deepEqual(product(2), want);
+});
+
+// A worker that wakes after its product returned still reads A and B, so a speculative product keeps its arrays alive
+// until its slot of the ring (16) is reused, and then lets them go. Checked with a FinalizationRegistry in a process
+// with --expose-gc: the last product's arrays survive gc() while workers may still read them, and are collected
+// once 16 more products have reused the slots.
+test('speculative GEMM: keeps its arrays alive for late workers, and releases them when its slot is reused', () => {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const nativeUrl = pathToFileURL(path.join(root, 'dist', 'src', 'kernels', 'native', 'index.js')).href;
+  const script = `
+const { loadAddon } = await import(${JSON.stringify(nativeUrl)});
+const addon = loadAddon();
+addon.setThreads(2);
+addon.setContended(1);
+const collected = new Set();
+const registry = new FinalizationRegistry((name) => collected.add(name));
+const product = (name) => {
+  const [m, k, n] = [300, 257, 300];
+  const a = new Float32Array(m * k).fill(1), b = new Float32Array(k * n).fill(1), c = new Float32Array(m * n);
+  addon.matmul(c, a, b, m, n, k, false, false, false);
+  if (c[0] !== k) throw new Error('wrong product');
+  registry.register(a, name + ' a');
+  registry.register(b, name + ' b');
+  registry.register(c, name + ' c');
+};
+const settle = async () => {
+  for (let i = 0; i < 5; i++) {
+    globalThis.gc();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+product('first');
+await settle();
+const pinned = ['a', 'b', 'c'].filter((x) => !collected.has('first ' + x));
+for (let i = 0; i < 16; i++) product('later');
+await settle();
+const released = ['a', 'b', 'c'].filter((x) => collected.has('first ' + x));
+console.log(JSON.stringify({ pinned, released, speculative: addon.gemmStats().speculative }));
+`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { pinned: string[]; released: string[]; speculative: number };
+  assert.equal(got.speculative, 17);
+  assert.deepEqual(got.pinned, ['a', 'b', 'c'], 'kept alive after the product returned');
+  assert.deepEqual(got.released, ['a', 'b', 'c'], 'released once the slot was reused');
 });

@@ -18,6 +18,12 @@ export interface Addon {
   getCores(): number;
   /** Tests: how the pool cuts work, -1 as measured (the default), 0 as on a quiet machine, 1 as under contention. */
   setContended(mode: number): void;
+  /** The contention guard's counts since the addon loaded (docs/threads.md). */
+  poolStats(): { windows: number; contendedWindows: number; serialJobs: number; backoffs: number };
+  /** Speculative GEMMs run, tiles the caller recomputed, late results dropped, since the addon loaded. */
+  gemmStats(): { speculative: number; recomputed: number; dropped: number };
+  /** Tests: pool workers sleep this many µs after claiming a speculative GEMM tile, as if preempted. */
+  setSpeculativeDelay(microseconds: number): void;
   getSimd(): string;
   getSimdDetected(): string;
   setSimd(level: 'scalar' | 'avx2' | 'avx512'): string;
