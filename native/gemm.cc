@@ -11,9 +11,11 @@
 //           for ir in MC step MR:
 //             micro-kernel: C tile (MR,NR) += A panel (MR,KC) · B panel (KC,NR), accumulators in registers
 // Edge tiles use micro-kernels instantiated for fewer rows / vectors, with masked stores for the last vector.
-// Threads: C is cut into tiles (row blocks, and column blocks when needed) that the threads claim dynamically from
-// an atomic counter (gemm_parallel, docs/threads.md); each thread packs B's column block once per product into a
-// thread_local buffer and packs its tile's rows of A.
+// Threads (docs/threads.md): on a quiet machine each thread takes one rectangle of C and runs the serial algorithm on
+// it. Under contention C is cut into ~4 tiles per thread that the threads claim from an atomic counter; each thread
+// packs B's column block once per product into a thread_local buffer and packs its tile's rows of A. Products called
+// from JS then run speculatively: tiles are computed into per-thread buffers and committed by whoever finishes first,
+// so the caller recomputes a preempted worker's tile instead of waiting for it (gemm_speculative).
 // M == 1 or N == 1 (decode steps, the MoD router's 1-wide projection) go to GEMV loops without packing.
 //
 // SIMD paths: AVX-512 (14x32 tile: 28 zmm accumulators + 2 B vectors), AVX2+FMA (6x16 tile: 12 ymm accumulators),
@@ -171,10 +173,9 @@ void gemm_serial(const Gemm& g) {
 constexpr int64_t kParallelMinFma = int64_t(1) << 18;
 // Under contention a product below this (~0.3 ms on one core) runs on the caller alone: a worker preempted for a
 // scheduler time slice (milliseconds) would delay it more than a second thread could gain.
+// (Speculative tiles, which never wait for a preempted worker, did not help below it either: 256³ beside a busy loop
+// ran at 0.93x of 1 thread with them, 0.98x alone.)
 constexpr int64_t kContendedMinFma = int64_t(1) << 25;
-// Speculative products (gemm_speculative) never wait for a preempted worker, so under contention they stay threaded
-// down to this size (~0.1 ms on one core: 8 tiles of ~10 µs).
-constexpr int64_t kSpeculativeMinFma = int64_t(1) << 22;
 // Each tile holds at least this many multiply-adds (~10 µs on one core), so claiming it (one atomic add, well
 // under 0.1 µs) and packing its rows of A stay small beside it.
 constexpr int64_t kMinTileFma = int64_t(1) << 19;
@@ -474,8 +475,7 @@ template <class Arch>
 void gemm_parallel(const Gemm& g) {
   const int nt = num_threads();
   const int64_t fma = g.m * g.n * g.k;
-  const int64_t contended_min = g_js_call != nullptr ? kSpeculativeMinFma : kContendedMinFma;
-  if (nt <= 1 || in_parallel_job() || fma < kParallelMinFma || (fma < contended_min && pool_contended())) {
+  if (nt <= 1 || in_parallel_job() || fma < kParallelMinFma || (fma < kContendedMinFma && pool_contended())) {
     gemm_serial<Arch>(g);
     return;
   }

@@ -281,7 +281,8 @@ test('speculative GEMM: tiles held by a sleeping worker are recomputed, late res
 // A worker that wakes after its product returned still reads A and B, so a speculative product keeps its arrays alive
 // until its slot of the ring (16) is reused, and then lets them go. Checked with a FinalizationRegistry in a process
 // with --expose-gc: the last product's arrays survive gc() while workers may still read them, and are collected
-// once 16 more products have reused the slots.
+// once 16 more products have reused the slots. (400x257x400 is above the 2^25 multiply-adds a contended product
+// needs to be threaded.)
 test('speculative GEMM: keeps its arrays alive for late workers, and releases them when its slot is reused', () => {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
   const nativeUrl = pathToFileURL(path.join(root, 'dist', 'src', 'kernels', 'native', 'index.js')).href;
@@ -293,7 +294,7 @@ addon.setContended(1);
 const collected = new Set();
 const registry = new FinalizationRegistry((name) => collected.add(name));
 const product = (name) => {
-  const [m, k, n] = [300, 257, 300];
+  const [m, k, n] = [400, 257, 400];
   const a = new Float32Array(m * k).fill(1), b = new Float32Array(k * n).fill(1), c = new Float32Array(m * n);
   addon.matmul(c, a, b, m, n, k, false, false, false);
   if (c[0] !== k) throw new Error('wrong product');
