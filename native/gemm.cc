@@ -313,7 +313,7 @@ std::array<int64_t, 4> tile_bounds(const Gemm& g, const TileGrid& t, int64_t til
 // A preempted worker holding a tile would make the caller wait for it a scheduler time slice (milliseconds, longer
 // than the whole product). Instead each tile is computed into the thread's own buffer and committed to C by whoever
 // finishes it first: the caller, once no tile is left to claim, recomputes tiles whose holders have not finished
-// within 1.5 of its own mean tile time, and returns as soon as every tile is committed. A worker that resumes later
+// within 1.5 times its own mean tile time, and returns as soon as every tile is committed. A worker that resumes later
 // finds its tile committed (or its job gone) and drops its result. The job lives in a slot of a static ring, never
 // on the caller's stack, and keeps references to its three typed arrays until the slot is reused, so a late worker
 // never reads freed memory. Every C element is still summed over K in the same order, so the result is the same.
@@ -384,7 +384,7 @@ void spec_handler(uint64_t id, uint64_t tile) {
 }
 
 // The caller's end of job `id`: waits for the tiles other threads hold, recomputing those not committed within
-// 1.5 of its own mean tile time (their holder is most likely preempted), until every tile is committed.
+// 1.5 times its own mean tile time (their holder is most likely preempted), until every tile is committed.
 void spec_finish(SpecSlot& s, uint64_t id, uint64_t tile_ticks) {
   const uint64_t patience = tile_ticks > 0 ? tile_ticks + tile_ticks / 2 : 200000;
   const uint64_t start = cycle_count(), done = id << 2 | kDone;

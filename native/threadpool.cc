@@ -6,7 +6,7 @@
 // waits for a worker that has not started, so a worker that wakes late finds the counter exhausted and goes back
 // to waiting without touching the (finished) job.
 //
-// The claim word packs (speculative bit | job id | nchunks | next chunk), so a late fetch_add either claims a real
+// The claim word packs (job id, 0 for an ordinary job | nchunks | next chunk), so a late fetch_add either claims a real
 // chunk of the job that is current at that instant (and an ordinary job cannot finish before that chunk does) or
 // sees next >= nchunks of the same job and does nothing: there is no window in which a stale worker runs a chunk of
 // the wrong job.
@@ -150,6 +150,7 @@ class Pool {
     return guarded_ && sticky_ && ticks() < speculate_until();
   }
   void force_contended(int mode) { forced_ = mode; }
+  std::array<uint64_t, 4> stats() const { return stats_; }
 
   void resize(int n) {
     if (n < 1) n = 1;
@@ -325,7 +326,6 @@ class Pool {
     slow_before_ = slow;
   }
 
-
  private:
   // Claim word: id (21 bits, 0 for an ordinary job) << 42 | nchunks << 21 | next. next can pass nchunks by at most
   // the number of threads, so nchunks stays below 2^20 to keep it inside its 21 bits.
@@ -414,10 +414,8 @@ class Pool {
   std::atomic<bool> stop_{false};
   const std::function<void(int64_t)>* job_ = nullptr;
   SpecHandler spec_handler_ = nullptr;
- public:
   // windows judged, windows judged contended, jobs run serially in a back-off, back-offs started (pool_stats)
   std::array<uint64_t, 4> stats_{};
- private:
   uint64_t spec_seq_ = 0;
 };
 
@@ -444,7 +442,7 @@ bool parallel_speculative(uint64_t id, int64_t nchunks, const std::function<void
   return pool().run_speculative(id, nchunks, finish);
 }
 uint64_t cycle_count() { return __rdtsc(); }
-std::array<uint64_t, 4> pool_stats() { return pool().stats_; }
+std::array<uint64_t, 4> pool_stats() { return pool().stats(); }
 
 int64_t chunk_count(int64_t n, int64_t grain) {
   if (n <= 0) return 0;
