@@ -4,9 +4,10 @@
 // printed too. Usage: node scripts/bench-gemm-pair.mjs A.node B.node THREADS [SAMPLES] [SECONDS_PER_SAMPLE] [busy]
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 const req = createRequire(import.meta.url);
 const [pa, pb, threads, samples = '30', seconds = '0.02', busy] = process.argv.slice(2);
-const A = req(pa), B = req(pb);
+const A = req(path.resolve(pa)), B = req(path.resolve(pb));
 A.setThreads(+threads); B.setThreads(+threads);
 const shapes = [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 256, 1024]];
 const med = (x) => { const s = [...x].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { referenceKernels as ref, type AttentionDims, type Kernels } from '../../src/kernels/index.js';
-import { addonForTest, assertClose, forEachSimdLevel, nativeKernelsForTest, randArray, rng } from '../helpers.js';
+import { addonForTest, assertClose, forEachSimdLevel, nativeKernelsForTest, randArray, rng, withThreads } from '../helpers.js';
 
 const dims = (b: number, t: number, nHead: number, headSize: number, rope: boolean): AttentionDims => ({
   b,
@@ -336,4 +336,37 @@ test('invalid arguments are rejected', () => {
   assert.throws(() => forward(k, qkv, pos, d), /even headSize/);
   const ok = dims(1, 2, 1, 4, false);
   assert.throws(() => k.attentionForward(new Float32Array(8), new Float32Array(2), new Float32Array(10), pos, ok), /needs 24/);
+});
+
+// When the (sequence, head) pairs cannot keep the threads evenly busy and T >= 512, the native forward cuts each pair
+// into query blocks of 64 rows (docs/threads.md). 4 pairs: 1 thread runs whole heads, 3 and 16 threads run blocks;
+// both must give the same bits, with sorted and scattered positions (masked scores), with and without RoPE, and agree
+// with the reference.
+test('native attention forward cut into query blocks gives the bits of whole heads', () => {
+  const native = nativeKernelsForTest();
+  const split = (): number => addonForTest().attentionStats().splitForwards;
+  const before = split();
+  let cut = 0;
+  for (const rope of [false, true]) {
+    for (const t of [512, 600]) {
+      const d: AttentionDims = { b: 2, t, nHead: 2, headSize: 32, rope, ropeBase: 10000 };
+      const qkv = randArray(d.b * d.t * 3 * d.nHead * d.headSize, 31 + t);
+      const sorted = Int32Array.from({ length: d.b * t }, (_, i) => i % t);
+      const scattered = Int32Array.from({ length: d.b * t }, (_, i) => (i * 37) % t);
+      for (const [name, pos] of [['sorted', sorted], ['scattered', scattered]] as const) {
+        const atOne = split();
+        const whole = withThreads(1, () => forward(native, qkv, pos, d));
+        assert.equal(split(), atOne, '1 thread runs whole heads');
+        for (const threads of [3, 16]) {
+          const blocks = withThreads(threads, () => forward(native, qkv, pos, d));
+          cut++;
+          const what = `T=${t} rope=${rope} ${name} positions, ${threads} threads`;
+          assert.deepEqual(blocks.out, whole.out, what);
+          assert.deepEqual(blocks.cache, whole.cache, what);
+        }
+        assertClose(whole.out, forward(ref, qkv, pos, d).out, 2e-5, 2e-5, `T=${t} rope=${rope} ${name}: reference`);
+      }
+    }
+  }
+  assert.equal(split() - before, cut, '3 and 16 threads cut the 4 pairs into query blocks');
 });

@@ -22,6 +22,8 @@ export interface Addon {
   poolStats(): { windows: number; contendedWindows: number; serialJobs: number; backoffs: number };
   /** Speculative GEMMs run, tiles the caller recomputed, late results dropped, since the addon loaded. */
   gemmStats(): { speculative: number; recomputed: number; dropped: number };
+  /** Attention forwards cut into query blocks (too few (sequence, head) pairs for the threads) since the addon loaded. */
+  attentionStats(): { splitForwards: number };
   /** Tests: pool workers sleep this many µs after claiming a speculative GEMM tile, as if preempted. */
   setSpeculativeDelay(microseconds: number): void;
   getSimd(): string;
