@@ -171,15 +171,16 @@ class Pool {
     for (int i = 1; i < n; i++) workers_.emplace_back([this, gen0] { loop(gen0); });
   }
 
-  // True when a job of nchunks would run on the caller alone (one chunk, one thread, nested, or a serial back-off).
-  bool serial(int64_t nchunks) const { return nchunks <= 1 || size() == 1 || t_in_job || ticks() < serial_until_; }
+  // True when a job of nchunks runs on the caller alone: one chunk, one thread, a nested call, or a serial back-off.
   // Speculative jobs ignore the back-off: they never wait for a preempted worker, which is what it protects against.
-  bool serial_speculative(int64_t nchunks) const { return nchunks <= 1 || size() == 1 || t_in_job; }
+  bool serial(int64_t nchunks, bool speculative) const {
+    return nchunks <= 1 || size() == 1 || t_in_job || (!speculative && ticks() < serial_until_);
+  }
 
   // Runs fn(c) for c in [0, nchunks), the chunks shared dynamically among the caller and the workers.
   void run(int64_t nchunks, const std::function<void(int64_t)>& fn) {
     if (nchunks <= 0) return;
-    if (serial(nchunks)) {
+    if (serial(nchunks, false)) {
       if (ticks() < serial_until_) stats_[2]++;
       bool was = t_in_job;
       t_in_job = true;
@@ -208,9 +209,9 @@ class Pool {
 
   // A speculative job: the threads claim chunks as in run(), each chunk going to spec_handler_(id, c); then
   // finish(id, mean ticks per chunk on the caller, or 0) completes the job, recomputing chunks that preempted workers
-  // hold. Returns false, running nothing, when the job should run serially (see serial()); nchunks <= kMaxChunks.
+  // hold. Returns false, running nothing, when the job should run serially (serial()) or has over kMaxChunks chunks.
   bool run_speculative(uint64_t id, int64_t nchunks, const std::function<void(uint64_t, uint64_t)>& finish) {
-    if (serial_speculative(nchunks) || spec_handler_ == nullptr || nchunks > kMaxChunks) return false;
+    if (serial(nchunks, true) || spec_handler_ == nullptr || nchunks > kMaxChunks) return false;
     const uint64_t t0 = ticks();
     publish(nchunks, id);
     t_in_job = true;
