@@ -741,12 +741,15 @@ void backward_head(const Ops& o, const Head& hd, float* dqkv, const float* dout,
   for (int64_t t = 0; t < T; t++) o.add_unrotated(dqkvHead + t * 3 * C + C, dk + t * hs, hd.trig(t), hs, 1.0f);
 }
 
+// T rounded up to 16: the row stride of the score blocks and of Kt.
+int64_t padded_t(const Dims& d) { return (d.T + 15) / 16 * 16; }
+
 // Runs fn(head) for every (b, head) pair in parallel; small problems stay on the calling thread.
 template <typename Fn>
 void for_each_head(const Dims& d, const int32_t* pos, const Visibility& vis, const RopeRows* rope, Fn fn) {
   int64_t work = std::max<int64_t>(1, d.T * d.T * d.hs);
   int64_t grain = std::max<int64_t>(1, (1 << 15) / work);
-  int64_t ldT = (d.T + 15) / 16 * 16;
+  int64_t ldT = padded_t(d);
   parallel_for(d.B * d.H, grain, [&](int64_t begin, int64_t end) {
     for (int64_t bh = begin; bh < end; bh++) {
       int64_t b = bh / d.H, h = bh % d.H;
@@ -760,7 +763,7 @@ void for_each_head(const Dims& d, const int32_t* pos, const Visibility& vis, con
 // most keys) blocks of each pair first.
 template <typename Fn>
 void for_each_head_block(const Dims& d, const int32_t* pos, const Visibility& vis, const RopeRows* rope, int64_t blocks, Fn fn) {
-  const int64_t ldT = (d.T + 15) / 16 * 16;
+  const int64_t ldT = padded_t(d);
   parallel_for(d.B * d.H * blocks, 1, [&](int64_t begin, int64_t end) {
     for (int64_t u = begin; u < end; u++) {
       const int64_t bh = u / blocks, block = blocks - 1 - u % blocks, b = bh / d.H, h = bh % d.H;
@@ -772,7 +775,7 @@ void for_each_head_block(const Dims& d, const int32_t* pos, const Visibility& vi
 
 // True when the (sequence, head) pairs cannot keep the threads evenly busy and each is long enough to cut: fewer
 // pairs than threads, or a few per thread that do not divide evenly. The cut costs an extra packing pass (~5 %):
-// measured on 2 threads, one head at T = 512 ran 1.17x faster cut, three pairs at T = 256 0.79x.
+// measured on 2 threads, one head at T = 512 ran 1.17-1.26x faster cut, three pairs at T = 256 0.79x.
 bool split_queries(const Dims& d) {
   const int64_t pairs = d.B * d.H, nt = num_threads();
   if (nt <= 1 || d.T < kSplitMinT) return false;
@@ -783,7 +786,7 @@ bool split_queries(const Dims& d) {
 // into buffers the blocks share (packing them per block made the forward 20-40 % slower at T = 512-1024), then the
 // blocks run in parallel, each exactly as forward_head runs it.
 void forward_split(const Ops& o, const Dims& d, const int32_t* pos, const Visibility& vis, const RopeRows* rope, float* out, float* cache, const float* qkv) {
-  const int64_t ldT = (d.T + 15) / 16 * 16, qsSize = d.T * d.hs, headSize = qsSize + d.hs * ldT;
+  const int64_t ldT = padded_t(d), qsSize = d.T * d.hs, headSize = qsSize + d.hs * ldT;
   std::vector<float>& packed = t_packed_heads;
   packed.resize(static_cast<size_t>(d.B * d.H * headSize));
   for_each_head(d, pos, vis, rope, [&](const Head& hd) {

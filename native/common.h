@@ -42,7 +42,7 @@ void parallel_chunks(int64_t nchunks, const std::function<void(int64_t)>& fn);
 // next_speculative_id, after the caller has set up what the handler reads), lets the threads claim its chunks, then
 // calls finish(id, the caller's mean cycles per chunk, or 0 if it ran none) on the calling thread, which must
 // return only once every chunk's result is in place. It returns false, running nothing, when the job should run
-// serially (one thread, a nested call, or the contention guard's serial back-off).
+// serially (one chunk, one thread, or a nested call; unlike ordinary jobs, not during a serial back-off).
 using SpecHandler = void (*)(uint64_t id, uint64_t chunk);
 void set_speculative_handler(SpecHandler h);
 uint64_t next_speculative_id();

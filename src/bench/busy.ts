@@ -26,7 +26,7 @@ export function parseCompetitor(raw: string | true): Competitor {
 const loopScript = `
 const parent = process.ppid;
 process.stdout.write('ready\\n');
-for (let i = 0; ; i++) if ((i & 0xfffff) === 0 && process.ppid !== parent) process.exit(0);
+for (let i = 0; ; i++) if ((i & 0xfffff) === 0 && process.ppid !== parent) break;
 `;
 
 const indexUrl = new URL('../index.js', import.meta.url).href;

@@ -192,27 +192,27 @@ const competitorDoc: Record<Competitor, string> = {
   train: 'a second brown-small training process',
 };
 
+/** (max − min) / median of xs, as a percentage. */
+function spread(xs: readonly number[]): string {
+  return `${((100 * (Math.max(...xs) - Math.min(...xs))) / median(xs)).toFixed(1)} %`;
+}
+
 /**
  * Per row: medians over the rounds of the quiet and busy speeds at N and 1 threads, and of the busy N-thread speed
  * over the busy 1-thread one; with several rounds also the lowest such ratio and the spread, (max − min) / median, of
  * the N-thread medians quiet (how much the machine itself moves between rounds) and busy, and of the busy 1-thread
  * medians (how much the competitor's load moves, whatever the thread count).
  */
-/** (max − min) / median of xs, as a percentage. */
-function spread(xs: readonly number[]): string {
-  return `${((100 * (Math.max(...xs) - Math.min(...xs))) / median(xs)).toFixed(1)} %`;
-}
-
 function busyTable<Row>(rounds: readonly BusyResults<readonly Row[]>[], competitor: Competitor, c: BusyColumns<Row>): string {
   const n = rounds[0]!.threads;
   const many = rounds.length > 1;
   const head = [...c.head, `quiet ${n}t`, 'quiet 1t', `busy ${n}t`, 'busy 1t', `busy ${n}t/1t`, ...(many ? [`${n}t/1t lowest`, `quiet ${n}t spread`, `busy ${n}t spread`, 'busy 1t spread'] : [])];
   const rows = rounds[0]!.quiet.map((row, i) => {
     const at = (part: keyof Omit<BusyResults<Row>, 'threads'>): number[] => rounds.map((r) => c.speed(r[part][i]!));
-    const busy = at('busy');
-    const ratios = busy.map((b, k) => b / at('busy1')[k]!);
-    const cells = [...c.label(row), ...[at('quiet'), at('quiet1'), busy, at('busy1')].map((xs) => c.show(median(xs))), median(ratios).toFixed(2) + 'x'];
-    if (many) cells.push(Math.min(...ratios).toFixed(2) + 'x', spread(at('quiet')), spread(busy), spread(at('busy1')));
+    const [quiet, busy, busy1] = [at('quiet'), at('busy'), at('busy1')];
+    const ratios = busy.map((b, k) => b / busy1[k]!);
+    const cells = [...c.label(row), ...[quiet, at('quiet1'), busy, busy1].map((xs) => c.show(median(xs))), median(ratios).toFixed(2) + 'x'];
+    if (many) cells.push(Math.min(...ratios).toFixed(2) + 'x', spread(quiet), spread(busy), spread(busy1));
     return cells;
   });
   const over = many ? `medians over ${rounds.length} rounds; ` : '';
